@@ -1,0 +1,64 @@
+use super::{AddressCommand, AddressError, AddressEvent};
+use cqrs_es::event_sink::EventSink;
+use cqrs_es::Aggregate;
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Address {
+    pub ip: String,
+    pub seen: bool,
+    pub in_alt_network: bool,
+    pub internal: bool,
+    pub info: Option<serde_json::Value>,
+}
+
+impl Aggregate for Address {
+    const TYPE: &'static str = "Address";
+    type Command = AddressCommand;
+    type Event = AddressEvent;
+    type Error = AddressError;
+    type Services = ();
+
+    async fn handle(&mut self, command: AddressCommand, _: &(), sink: &EventSink<Self>) -> Result<(), AddressError> {
+        match command {
+            AddressCommand::See { ip, in_alt_network, at } => {
+                let parsed: std::net::IpAddr = ip.parse().map_err(|_| AddressError::InvalidIp(ip.clone()))?;
+                // A newly marked alternative-network address is news; anything else seen again is not.
+                if !self.seen || (in_alt_network && !self.in_alt_network) {
+                    sink.write(AddressEvent::AddressSeen { ip: parsed.to_string(), in_alt_network, at }, self).await;
+                }
+            }
+            AddressCommand::RecordMetadata { ip, info, internal, at } => {
+                if !self.seen {
+                    return Err(AddressError::NotSeen(ip));
+                }
+                if !info.is_object() {
+                    return Err(AddressError::InvalidMetadata(info.to_string()));
+                }
+                sink.write(AddressEvent::MetadataRecorded { info, internal, at }, self).await;
+            }
+            AddressCommand::FailMetadata { ip, reason, at } => {
+                if !self.seen {
+                    return Err(AddressError::NotSeen(ip));
+                }
+                sink.write(AddressEvent::MetadataFailed { reason, at }, self).await;
+            }
+        }
+        Ok(())
+    }
+
+    fn apply(&mut self, event: AddressEvent) {
+        match event {
+            AddressEvent::AddressSeen { ip, in_alt_network, .. } => {
+                self.ip = ip;
+                self.seen = true;
+                self.in_alt_network |= in_alt_network;
+            }
+            AddressEvent::MetadataRecorded { info, internal, .. } => {
+                self.info = Some(info);
+                self.internal = internal;
+            }
+            AddressEvent::MetadataFailed { .. } => {}
+        }
+    }
+}
