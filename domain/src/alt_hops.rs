@@ -14,7 +14,10 @@ pub struct AltHop {
 
 impl AltHop {
     pub fn location(&self) -> LatLng {
-        LatLng { lat: self.lat, lng: self.lng }
+        LatLng {
+            lat: self.lat,
+            lng: self.lng,
+        }
     }
 }
 
@@ -24,7 +27,8 @@ pub struct AltHops(pub Vec<AltHop>);
 impl AltHops {
     /// The list shipped with the project (`data/alt-hops.json`).
     pub fn bundled() -> Self {
-        Self::from_json(include_str!("../data/alt-hops.json")).expect("bundled alt-hops.json is valid")
+        Self::from_json(include_str!("../data/alt-hops.json"))
+            .expect("bundled alt-hops.json is valid")
     }
 
     pub fn from_json(text: &str) -> Result<Self, serde_json::Error> {
@@ -34,7 +38,11 @@ impl AltHops {
     /// Entries sorted by distance to `to`, nearest first (ties keep list order).
     pub fn nearest(&self, to: &LatLng) -> Vec<&AltHop> {
         let mut hops: Vec<&AltHop> = self.0.iter().collect();
-        hops.sort_by(|a, b| a.location().distance_km(to).total_cmp(&b.location().distance_km(to)));
+        hops.sort_by(|a, b| {
+            a.location()
+                .distance_km(to)
+                .total_cmp(&b.location().distance_km(to))
+        });
         hops
     }
 }
@@ -47,10 +55,16 @@ mod tests {
     fn bundled_list_loads_and_sorts_by_distance() {
         let hops = AltHops::bundled();
         assert!(hops.0.len() >= 10);
-        let utrecht = LatLng { lat: 52.09, lng: 5.12 };
+        let utrecht = LatLng {
+            lat: 52.09,
+            lng: 5.12,
+        };
         let nearest = hops.nearest(&utrecht);
         assert_eq!(nearest[0].city, "Utrecht");
-        let d: Vec<f64> = nearest.iter().map(|h| h.location().distance_km(&utrecht)).collect();
+        let d: Vec<f64> = nearest
+            .iter()
+            .map(|h| h.location().distance_km(&utrecht))
+            .collect();
         assert!(d.windows(2).all(|w| w[0] <= w[1]));
     }
 }

@@ -30,7 +30,11 @@ pub enum InstallationError {
     #[error("the installation lists terminal {0} twice")]
     DuplicateTerminal(TerminalId),
     #[error("terminal {from} connects in slot {slot} to terminal {to}, which the installation does not list")]
-    UnknownConnectionTarget { from: TerminalId, slot: u32, to: TerminalId },
+    UnknownConnectionTarget {
+        from: TerminalId,
+        slot: u32,
+        to: TerminalId,
+    },
     #[error("terminal {0} connects to itself")]
     SelfConnection(TerminalId),
     #[error("the installation needs at least one {0} terminal")]
@@ -59,12 +63,21 @@ impl Installation {
                     return Err(InstallationError::SelfConnection(to));
                 }
                 if !terminals.contains_key(&to) {
-                    return Err(InstallationError::UnknownConnectionTarget { from: spec.id, slot, to });
+                    return Err(InstallationError::UnknownConnectionTarget {
+                        from: spec.id,
+                        slot,
+                        to,
+                    });
                 }
             }
         }
         let installation = Self { terminals };
-        for needed in [TerminalType::Sender, TerminalType::Gateway, TerminalType::Server, TerminalType::Receiver] {
+        for needed in [
+            TerminalType::Sender,
+            TerminalType::Gateway,
+            TerminalType::Server,
+            TerminalType::Receiver,
+        ] {
             if installation.first_of_type(needed).is_none() {
                 return Err(InstallationError::Missing(needed));
             }
@@ -119,7 +132,10 @@ impl Installation {
     }
 
     pub fn of_type(&self, terminal_type: TerminalType) -> impl Iterator<Item = TerminalId> + '_ {
-        self.terminals.values().filter(move |t| t.terminal_type == terminal_type).map(|t| t.id)
+        self.terminals
+            .values()
+            .filter(move |t| t.terminal_type == terminal_type)
+            .map(|t| t.id)
     }
 
     /// Outgoing neighbours of a terminal, in slot order.
@@ -127,13 +143,25 @@ impl Installation {
         let mut seen = BTreeSet::new();
         self.terminals
             .get(&id)
-            .map(|t| t.connections.values().copied().filter(|to| seen.insert(*to)).collect())
+            .map(|t| {
+                t.connections
+                    .values()
+                    .copied()
+                    .filter(|to| seen.insert(*to))
+                    .collect()
+            })
             .unwrap_or_default()
     }
 
     /// The first outgoing neighbour (by slot) of a given type.
-    pub fn neighbour_of_type(&self, id: TerminalId, terminal_type: TerminalType) -> Option<TerminalId> {
-        self.neighbours(id).into_iter().find(|n| self.terminal_type(*n) == Some(terminal_type))
+    pub fn neighbour_of_type(
+        &self,
+        id: TerminalId,
+        terminal_type: TerminalType,
+    ) -> Option<TerminalId> {
+        self.neighbours(id)
+            .into_iter()
+            .find(|n| self.terminal_type(*n) == Some(terminal_type))
     }
 
     /// Breadth-first shortest route from `from` to the nearest terminal accepted by `is_goal`,
@@ -188,36 +216,60 @@ mod tests {
         assert_eq!(layout.terminals().count(), 12);
         assert_eq!(layout.neighbours(3), vec![11, 8, 6]);
         assert_eq!(layout.neighbours(12), Vec::<TerminalId>::new());
-        assert_eq!(layout.of_type(TerminalType::Server).collect::<Vec<_>>(), vec![5, 9]);
+        assert_eq!(
+            layout.of_type(TerminalType::Server).collect::<Vec<_>>(),
+            vec![5, 9]
+        );
         assert_eq!(layout.neighbour_of_type(2, TerminalType::Router), Some(6));
-        assert_eq!(layout.neighbour_of_type(2, TerminalType::Receiver), Some(12));
+        assert_eq!(
+            layout.neighbour_of_type(2, TerminalType::Receiver),
+            Some(12)
+        );
     }
 
     #[test]
     fn shortest_route_avoids_the_given_terminal() {
         let layout = Installation::default_layout();
         // From 6 the server 9 is reached through 10.
-        assert_eq!(layout.shortest_route(6, None, |t| t == 9, |_| true), Some(vec![6, 10, 9]));
+        assert_eq!(
+            layout.shortest_route(6, None, |t| t == 9, |_| true),
+            Some(vec![6, 10, 9])
+        );
         // Not through 10: 6 → 3 → 11 → 4 → 7 → 10 is blocked, so 9 cannot be reached.
-        assert_eq!(layout.shortest_route(6, Some(10), |t| t == 9, |_| true), None);
+        assert_eq!(
+            layout.shortest_route(6, Some(10), |t| t == 9, |_| true),
+            None
+        );
         // To the receiver from 4, never through 5: 4 → 11 → 3 → 6 → 2 → 12.
-        let route = layout.shortest_route(4, Some(5), |t| t == 12, |_| true).unwrap();
+        let route = layout
+            .shortest_route(4, Some(5), |t| t == 12, |_| true)
+            .unwrap();
         assert_eq!(route, vec![4, 11, 3, 6, 2, 12]);
     }
 
     #[test]
     fn rejects_broken_layouts() {
-        let mut specs: Vec<TerminalSpec> = Installation::default_layout().terminals().cloned().collect();
+        let mut specs: Vec<TerminalSpec> = Installation::default_layout()
+            .terminals()
+            .cloned()
+            .collect();
         specs[0].connections.insert(2, 99);
         assert_eq!(
             Installation::new(specs.clone()),
-            Err(InstallationError::UnknownConnectionTarget { from: 1, slot: 2, to: 99 })
+            Err(InstallationError::UnknownConnectionTarget {
+                from: 1,
+                slot: 2,
+                to: 99
+            })
         );
         specs[0].connections.remove(&2);
         specs.retain(|s| s.terminal_type != TerminalType::Receiver);
         for s in &mut specs {
             s.connections.retain(|_, to| *to != 12);
         }
-        assert_eq!(Installation::new(specs), Err(InstallationError::Missing(TerminalType::Receiver)));
+        assert_eq!(
+            Installation::new(specs),
+            Err(InstallationError::Missing(TerminalType::Receiver))
+        );
     }
 }

@@ -38,29 +38,50 @@ pub fn offers_after_scan(
     ctx: &ScanContext<'_>,
 ) -> Result<Option<Vec<OfferedHop>>, RunError> {
     let index = run.current_hop_index;
-    let taken = run.actual_hop(index).ok_or(RunError::NotADestination { terminal })?;
-    let previous = index.checked_sub(1).and_then(|i| run.actual_hop(i)).map(|h| h.terminal);
+    let taken = run
+        .actual_hop(index)
+        .ok_or(RunError::NotADestination { terminal })?;
+    let previous = index
+        .checked_sub(1)
+        .and_then(|i| run.actual_hop(i))
+        .map(|h| h.terminal);
     let mut rng = ChaCha8Rng::seed_from_u64(ctx.seed);
     match ctx.installation.terminal_type(terminal) {
         Some(TerminalType::Gateway) => gateway_offers(run, terminal, ctx.installation).map(Some),
-        Some(TerminalType::Server) => Ok(Some(server_offers(run, taken, previous, ctx.installation))),
-        Some(TerminalType::Router) => router_offers(run, terminal, taken, previous, ctx, &mut rng).map(Some),
+        Some(TerminalType::Server) => {
+            Ok(Some(server_offers(run, taken, previous, ctx.installation)))
+        }
+        Some(TerminalType::Router) => {
+            router_offers(run, terminal, taken, previous, ctx, &mut rng).map(Some)
+        }
         Some(TerminalType::Receiver) | Some(TerminalType::Sender) => Ok(None),
         None => Err(RunError::UnknownTerminal(terminal)),
     }
 }
 
 fn offer(terminal: TerminalId, hop_type: HopType, address: Option<String>) -> OfferedHop {
-    OfferedHop { terminal, hop_type, address, may_perform_transformation: false, in_alt_network: false }
+    OfferedHop {
+        terminal,
+        hop_type,
+        address,
+        may_perform_transformation: false,
+        in_alt_network: false,
+    }
 }
 
 /// The gateway bridges the visitor's side and the internet: offer the internet (its router)
 /// and the receiver, one recommended depending on the packet's direction.
-fn gateway_offers(run: &Run, gateway: TerminalId, installation: &Installation) -> Result<Vec<OfferedHop>, RunError> {
+fn gateway_offers(
+    run: &Run,
+    gateway: TerminalId,
+    installation: &Installation,
+) -> Result<Vec<OfferedHop>, RunError> {
     // Hop 2 is the gateway itself; the first internet hop is the first one after it that answered.
     let internet = run.traceroute_hops.range(3..).find_map(|(_, a)| a.clone());
     if internet.is_none() && !run.traceroute_finished {
-        return Err(RunError::RouteNotReady { what: "internet hop" });
+        return Err(RunError::RouteNotReady {
+            what: "internet hop",
+        });
     }
     let request = run.packet_type == PacketType::Request;
     let (to_internet, to_receiver) = if request {
@@ -73,19 +94,32 @@ fn gateway_offers(run: &Run, gateway: TerminalId, installation: &Installation) -
         offers.push(offer(router, to_internet, internet));
     }
     if let Some(receiver) = installation.neighbour_of_type(gateway, TerminalType::Receiver) {
-        offers.push(offer(receiver, to_receiver, run.origin().map(str::to_string)));
+        offers.push(offer(
+            receiver,
+            to_receiver,
+            run.origin().map(str::to_string),
+        ));
     }
     Ok(offers)
 }
 
 /// At the website's server the packet may take the wormhole straight back to the gateway;
 /// it may always go back the way it came.
-fn server_offers(run: &Run, taken: &RunHop, previous: Option<TerminalId>, installation: &Installation) -> Vec<OfferedHop> {
+fn server_offers(
+    run: &Run,
+    taken: &RunHop,
+    previous: Option<TerminalId>,
+    installation: &Installation,
+) -> Vec<OfferedHop> {
     let mut offers = Vec::new();
     let at_destination = taken.address.is_some() && taken.address == run.destination;
     let gateway = installation.first_of_type(TerminalType::Gateway);
     if let (true, Some(gateway)) = (at_destination, gateway) {
-        offers.push(offer(gateway, HopType::Wormhole, run.traceroute_hops.get(&2).cloned().flatten()));
+        offers.push(offer(
+            gateway,
+            HopType::Wormhole,
+            run.traceroute_hops.get(&2).cloned().flatten(),
+        ));
     }
     if let Some(previous) = previous.filter(|p| !offers.iter().any(|o| o.terminal == *p)) {
         offers.push(offer(previous, HopType::Previous, taken.address.clone()));
@@ -104,27 +138,41 @@ fn router_offers(
     let installation = ctx.installation;
     let request = run.packet_type == PacketType::Request;
     let kind = |t: TerminalId| installation.terminal_type(t);
-    let is_goal = |t: TerminalId| if request { t == run.server } else { kind(t) == Some(TerminalType::Receiver) };
+    let is_goal = |t: TerminalId| {
+        if request {
+            t == run.server
+        } else {
+            kind(t) == Some(TerminalType::Receiver)
+        }
+    };
     let passable = |t: TerminalId| match kind(t) {
         Some(TerminalType::Router) => true,
         Some(TerminalType::Gateway) => !request,
         _ => false,
     };
     let may_recommend = |t: TerminalId| match kind(t) {
-        Some(TerminalType::Server) => request && t == run.server && taken.hop_type == HopType::Recommended,
+        Some(TerminalType::Server) => {
+            request && t == run.server && taken.hop_type == HopType::Recommended
+        }
         Some(TerminalType::Gateway) => !request,
         Some(TerminalType::Router) => true,
         _ => is_goal(t),
     };
 
-    let mut remaining: Vec<TerminalId> = installation.neighbours(here).into_iter().filter(|t| Some(*t) != previous).collect();
+    let mut remaining: Vec<TerminalId> = installation
+        .neighbours(here)
+        .into_iter()
+        .filter(|t| Some(*t) != previous)
+        .collect();
     let route = installation.shortest_route(here, previous, |t| is_goal(t), passable);
 
     // Past the first routers, follow the shortest route; before that, surprise the visitor.
     let mut recommended = if run.current_hop_index > 3 {
         route.as_ref().map(|r| r[1])
     } else {
-        pick_random(&remaining, rng, |t| may_recommend(t) && (passable(t) || is_goal(t)))
+        pick_random(&remaining, rng, |t| {
+            may_recommend(t) && (passable(t) || is_goal(t))
+        })
     };
     let mut offers = Vec::new();
     if let Some(choice) = recommended.filter(|t| !may_recommend(*t)) {
@@ -161,8 +209,16 @@ fn router_offers(
 }
 
 /// A random candidate, preferring those accepted by `preferred`, then any.
-fn pick_random(candidates: &[TerminalId], rng: &mut ChaCha8Rng, preferred: impl Fn(TerminalId) -> bool) -> Option<TerminalId> {
-    let good: Vec<TerminalId> = candidates.iter().copied().filter(|t| preferred(*t)).collect();
+fn pick_random(
+    candidates: &[TerminalId],
+    rng: &mut ChaCha8Rng,
+    preferred: impl Fn(TerminalId) -> bool,
+) -> Option<TerminalId> {
+    let good: Vec<TerminalId> = candidates
+        .iter()
+        .copied()
+        .filter(|t| preferred(*t))
+        .collect();
     let pool = if good.is_empty() { candidates } else { &good };
     pool.choose(rng).copied()
 }
@@ -171,7 +227,13 @@ fn pick_random(candidates: &[TerminalId], rng: &mut ChaCha8Rng, preferred: impl 
 fn recommended_address(run: &Run, steps: Option<u32>) -> Result<Option<String>, RunError> {
     let request = run.packet_type == PacketType::Request;
     let finished = run.traceroute_finished;
-    let not_ready = |what| if finished { Ok(None) } else { Err(RunError::RouteNotReady { what }) };
+    let not_ready = |what| {
+        if finished {
+            Ok(None)
+        } else {
+            Err(RunError::RouteNotReady { what })
+        }
+    };
     let origin = run.origin().map(str::to_string);
     match steps {
         None => Ok(None),
@@ -182,12 +244,18 @@ fn recommended_address(run: &Run, steps: Option<u32>) -> Result<Option<String>, 
         Some(1) | Some(2) if !request => Ok(origin),
         Some(2) => {
             if !finished {
-                return Err(RunError::RouteNotReady { what: "the route's last hop" });
+                return Err(RunError::RouteNotReady {
+                    what: "the route's last hop",
+                });
             }
             Ok(run.traceroute_hops.values().rev().find_map(|a| a.clone()))
         }
         Some(steps) => {
-            let mut middle: Vec<String> = run.traceroute_hops.range(4..).filter_map(|(_, a)| a.clone()).collect();
+            let mut middle: Vec<String> = run
+                .traceroute_hops
+                .range(4..)
+                .filter_map(|(_, a)| a.clone())
+                .collect();
             if !request {
                 middle.reverse();
             }
@@ -217,7 +285,10 @@ fn alternatives(
             } else {
                 (Some(nearest[k % nearest.len()].ip.clone()), false)
             };
-            OfferedHop { in_alt_network, ..offer(terminal, HopType::Alternative, address) }
+            OfferedHop {
+                in_alt_network,
+                ..offer(terminal, HopType::Alternative, address)
+            }
         })
         .collect()
 }

@@ -101,8 +101,14 @@ mod tests {
 
     #[test]
     fn haversine_amsterdam_to_london_is_about_357_km() {
-        let amsterdam = LatLng { lat: 52.3676, lng: 4.9041 };
-        let london = LatLng { lat: 51.5072, lng: -0.1276 };
+        let amsterdam = LatLng {
+            lat: 52.3676,
+            lng: 4.9041,
+        };
+        let london = LatLng {
+            lat: 51.5072,
+            lng: -0.1276,
+        };
         let d = amsterdam.distance_km(&london);
         assert!((d - 357.0).abs() < 5.0, "{d}");
         assert_eq!(amsterdam.distance_km(&amsterdam), 0.0);

@@ -19,29 +19,55 @@ impl Aggregate for Address {
     type Error = AddressError;
     type Services = ();
 
-    async fn handle(&mut self, command: AddressCommand, _: &(), sink: &EventSink<Self>) -> Result<(), AddressError> {
+    async fn handle(
+        &mut self,
+        command: AddressCommand,
+        _: &(),
+        sink: &EventSink<Self>,
+    ) -> Result<(), AddressError> {
         match command {
-            AddressCommand::See { ip, in_alt_network, at } => {
-                let parsed: std::net::IpAddr = ip.parse().map_err(|_| AddressError::InvalidIp(ip.clone()))?;
+            AddressCommand::See {
+                ip,
+                in_alt_network,
+                at,
+            } => {
+                let parsed: std::net::IpAddr = ip
+                    .parse()
+                    .map_err(|_| AddressError::InvalidIp(ip.clone()))?;
                 // A newly marked alternative-network address is news; anything else seen again is not.
                 if !self.seen || (in_alt_network && !self.in_alt_network) {
-                    sink.write(AddressEvent::AddressSeen { ip: parsed.to_string(), in_alt_network, at }, self).await;
+                    sink.write(
+                        AddressEvent::AddressSeen {
+                            ip: parsed.to_string(),
+                            in_alt_network,
+                            at,
+                        },
+                        self,
+                    )
+                    .await;
                 }
             }
-            AddressCommand::RecordMetadata { ip, info, internal, at } => {
+            AddressCommand::RecordMetadata {
+                ip,
+                info,
+                internal,
+                at,
+            } => {
                 if !self.seen {
                     return Err(AddressError::NotSeen(ip));
                 }
                 if !info.is_object() {
                     return Err(AddressError::InvalidMetadata(info.to_string()));
                 }
-                sink.write(AddressEvent::MetadataRecorded { info, internal, at }, self).await;
+                sink.write(AddressEvent::MetadataRecorded { info, internal, at }, self)
+                    .await;
             }
             AddressCommand::FailMetadata { ip, reason, at } => {
                 if !self.seen {
                     return Err(AddressError::NotSeen(ip));
                 }
-                sink.write(AddressEvent::MetadataFailed { reason, at }, self).await;
+                sink.write(AddressEvent::MetadataFailed { reason, at }, self)
+                    .await;
             }
         }
         Ok(())
@@ -49,7 +75,9 @@ impl Aggregate for Address {
 
     fn apply(&mut self, event: AddressEvent) {
         match event {
-            AddressEvent::AddressSeen { ip, in_alt_network, .. } => {
+            AddressEvent::AddressSeen {
+                ip, in_alt_network, ..
+            } => {
                 self.ip = ip;
                 self.seen = true;
                 self.in_alt_network |= in_alt_network;

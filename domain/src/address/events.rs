@@ -5,11 +5,22 @@ use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum AddressEvent {
-    AddressSeen { ip: String, in_alt_network: bool, at: DateTime<Utc> },
+    AddressSeen {
+        ip: String,
+        in_alt_network: bool,
+        at: DateTime<Utc>,
+    },
     /// `info` is the lookup's answer in IPRegistry's shape; `internal` for private ranges,
     /// which get the venue's own location and company instead of a lookup.
-    MetadataRecorded { info: serde_json::Value, internal: bool, at: DateTime<Utc> },
-    MetadataFailed { reason: String, at: DateTime<Utc> },
+    MetadataRecorded {
+        info: serde_json::Value,
+        internal: bool,
+        at: DateTime<Utc>,
+    },
+    MetadataFailed {
+        reason: String,
+        at: DateTime<Utc>,
+    },
 }
 
 impl AddressEvent {

@@ -59,22 +59,33 @@ impl Run {
 
     /// The ACTUAL hop at `index`, if one was taken there.
     pub fn actual_hop(&self, index: u32) -> Option<&RunHop> {
-        self.hops.iter().find(|h| h.index == index && h.status == HopStatus::Actual)
+        self.hops
+            .iter()
+            .find(|h| h.index == index && h.status == HopStatus::Actual)
     }
 
     /// The hops offered at the current index.
     pub fn available_hops(&self) -> impl Iterator<Item = &RunHop> {
-        self.hops.iter().filter(move |h| h.index == self.current_hop_index)
+        self.hops
+            .iter()
+            .filter(move |h| h.index == self.current_hop_index)
     }
 
     /// The hop the packet stands on: the ACTUAL hop just before the current index.
     pub fn current_hop(&self) -> Option<&RunHop> {
-        self.current_hop_index.checked_sub(1).and_then(|i| self.actual_hop(i))
+        self.current_hop_index
+            .checked_sub(1)
+            .and_then(|i| self.actual_hop(i))
     }
 
     /// Checks that the packet, lying at `terminal`, may be transformed there.
     pub fn check_may_transform(&self, terminal: TerminalId) -> Result<(), RunError> {
-        let refuse = |reason: &str| Err(RunError::MayNotTransform { terminal, reason: reason.to_string() });
+        let refuse = |reason: &str| {
+            Err(RunError::MayNotTransform {
+                terminal,
+                reason: reason.to_string(),
+            })
+        };
         match self.current_hop() {
             None => refuse("the packet has not reached any terminal yet"),
             Some(hop) if hop.terminal != terminal => refuse("the packet is not at this terminal"),
@@ -120,7 +131,10 @@ impl Run {
 }
 
 fn check_ip(address: &str) -> Result<(), RunError> {
-    address.parse::<std::net::IpAddr>().map(|_| ()).map_err(|_| RunError::InvalidAddress(address.to_string()))
+    address
+        .parse::<std::net::IpAddr>()
+        .map(|_| ())
+        .map_err(|_| RunError::InvalidAddress(address.to_string()))
 }
 
 impl Aggregate for Run {
@@ -137,14 +151,31 @@ impl Aggregate for Run {
         sink: &EventSink<Self>,
     ) -> Result<(), RunError> {
         let installation = &services.installation;
-        if let RunCommand::Create { run_id, nfc_id, url, server, at } = command {
+        if let RunCommand::Create {
+            run_id,
+            nfc_id,
+            url,
+            server,
+            at,
+        } = command
+        {
             if self.created {
                 return Err(RunError::AlreadyExists(self.id.clone()));
             }
             if installation.terminal_type(server) != Some(TerminalType::Server) {
                 return Err(RunError::UnknownTerminal(server));
             }
-            sink.write(RunEvent::RunCreated { run_id, nfc_id, url, server, at }, self).await;
+            sink.write(
+                RunEvent::RunCreated {
+                    run_id,
+                    nfc_id,
+                    url,
+                    server,
+                    at,
+                },
+                self,
+            )
+            .await;
             return Ok(());
         }
         self.require_created()?;
@@ -155,8 +186,18 @@ impl Aggregate for Run {
                 if self.origin().is_some() {
                     return Ok(());
                 }
-                let sender = installation.first_of_type(TerminalType::Sender).expect("checked layout has a sender");
-                sink.write(RunEvent::OriginRecorded { address, sender, at }, self).await;
+                let sender = installation
+                    .first_of_type(TerminalType::Sender)
+                    .expect("checked layout has a sender");
+                sink.write(
+                    RunEvent::OriginRecorded {
+                        address,
+                        sender,
+                        at,
+                    },
+                    self,
+                )
+                .await;
                 if let Some(offer) = self.gateway_offer(installation, at) {
                     sink.write(offer, self).await;
                 }
@@ -171,7 +212,8 @@ impl Aggregate for Run {
                 if self.traceroute_hops.contains_key(&hop) {
                     return Ok(());
                 }
-                sink.write(RunEvent::TracerouteHopRecorded { hop, address, at }, self).await;
+                sink.write(RunEvent::TracerouteHopRecorded { hop, address, at }, self)
+                    .await;
                 if let Some(offer) = self.gateway_offer(installation, at) {
                     sink.write(offer, self).await;
                 }
@@ -179,7 +221,8 @@ impl Aggregate for Run {
             RunCommand::RecordDestination { address, at } => {
                 check_ip(&address)?;
                 if self.destination.is_none() {
-                    sink.write(RunEvent::DestinationResolved { address, at }, self).await;
+                    sink.write(RunEvent::DestinationResolved { address, at }, self)
+                        .await;
                 }
             }
             RunCommand::FinishTraceroute { at } => {
@@ -192,46 +235,84 @@ impl Aggregate for Run {
             }
             RunCommand::FailTraceroute { reason, at } => {
                 if !self.traceroute_finished {
-                    sink.write(RunEvent::TracerouteFailed { reason, at }, self).await;
+                    sink.write(RunEvent::TracerouteFailed { reason, at }, self)
+                        .await;
                     if let Some(offer) = self.gateway_offer(installation, at) {
                         sink.write(offer, self).await;
                     }
                 }
             }
-            RunCommand::RecordScreenshot { image_path, partial, at } => {
-                sink.write(RunEvent::ScreenshotTaken { image_path, partial, at }, self).await;
+            RunCommand::RecordScreenshot {
+                image_path,
+                partial,
+                at,
+            } => {
+                sink.write(
+                    RunEvent::ScreenshotTaken {
+                        image_path,
+                        partial,
+                        at,
+                    },
+                    self,
+                )
+                .await;
             }
             RunCommand::FailScreenshot { reason, at } => {
-                sink.write(RunEvent::ScreenshotFailed { reason, at }, self).await;
+                sink.write(RunEvent::ScreenshotFailed { reason, at }, self)
+                    .await;
             }
-            RunCommand::Scan { terminal, seed, locations, at } => {
+            RunCommand::Scan {
+                terminal,
+                seed,
+                locations,
+                at,
+            } => {
                 if installation.terminal(terminal).is_none() {
                     return Err(RunError::UnknownTerminal(terminal));
                 }
                 let index = self.current_hop_index;
-                let offered_here = self
-                    .hops
-                    .iter()
-                    .any(|h| h.index == index && h.terminal == terminal && h.status == HopStatus::Potential);
+                let offered_here = self.hops.iter().any(|h| {
+                    h.index == index && h.terminal == terminal && h.status == HopStatus::Potential
+                });
                 if !offered_here {
                     let rescan = self.current_hop().is_some_and(|h| h.terminal == terminal);
                     return if rescan {
                         Ok(())
                     } else if self.hops.is_empty() {
-                        Err(RunError::RouteNotReady { what: "the visitor's own address" })
+                        Err(RunError::RouteNotReady {
+                            what: "the visitor's own address",
+                        })
                     } else {
                         Err(RunError::NotADestination { terminal })
                     };
                 }
                 // Work out the new offers on a copy first: a refusal must record nothing.
-                let taken = RunEvent::HopTaken { index, terminal, left: self.terminal, at };
+                let taken = RunEvent::HopTaken {
+                    index,
+                    terminal,
+                    left: self.terminal,
+                    at,
+                };
                 let mut after = self.clone();
                 after.apply(taken.clone());
-                let context = ScanContext { installation, alt_hops: &services.alt_hops, locations: &locations, seed };
+                let context = ScanContext {
+                    installation,
+                    alt_hops: &services.alt_hops,
+                    locations: &locations,
+                    seed,
+                };
                 let offers = routing::offers_after_scan(&after, terminal, &context)?;
                 sink.write(taken, self).await;
                 if let Some(hops) = offers {
-                    sink.write(RunEvent::HopsOffered { index: index + 1, hops, at }, self).await;
+                    sink.write(
+                        RunEvent::HopsOffered {
+                            index: index + 1,
+                            hops,
+                            at,
+                        },
+                        self,
+                    )
+                    .await;
                 }
             }
             RunCommand::Transform { terminal, at } => {
@@ -239,7 +320,11 @@ impl Aggregate for Run {
                 let is_server = installation.terminal_type(terminal) == Some(TerminalType::Server);
                 // The sender builds the request; only a server turns it into a response.
                 if is_server && self.packet_type == PacketType::Request {
-                    let event = RunEvent::PacketTypeChanged { packet_type: PacketType::Response, terminal, at };
+                    let event = RunEvent::PacketTypeChanged {
+                        packet_type: PacketType::Response,
+                        terminal,
+                        at,
+                    };
                     sink.write(event, self).await;
                 }
             }
@@ -250,7 +335,13 @@ impl Aggregate for Run {
     fn apply(&mut self, event: RunEvent) {
         self.updated_at = Some(event.at());
         match event {
-            RunEvent::RunCreated { run_id, nfc_id, url, server, .. } => {
+            RunEvent::RunCreated {
+                run_id,
+                nfc_id,
+                url,
+                server,
+                ..
+            } => {
                 *self = Run {
                     id: run_id,
                     created: true,
@@ -262,7 +353,9 @@ impl Aggregate for Run {
                     ..Run::default()
                 };
             }
-            RunEvent::OriginRecorded { address, sender, .. } => {
+            RunEvent::OriginRecorded {
+                address, sender, ..
+            } => {
                 self.traceroute_hops.insert(1, Some(address.clone()));
                 self.hops.push(RunHop {
                     index: 1,
@@ -285,12 +378,12 @@ impl Aggregate for Run {
             }
             RunEvent::ScreenshotTaken { image_path, .. } => self.image_path = Some(image_path),
             RunEvent::ScreenshotFailed { .. } => {}
-            RunEvent::HopTaken { index, terminal, .. } => {
-                if let Some(hop) = self
-                    .hops
-                    .iter_mut()
-                    .find(|h| h.index == index && h.terminal == terminal && h.status == HopStatus::Potential)
-                {
+            RunEvent::HopTaken {
+                index, terminal, ..
+            } => {
+                if let Some(hop) = self.hops.iter_mut().find(|h| {
+                    h.index == index && h.terminal == terminal && h.status == HopStatus::Potential
+                }) {
                     hop.status = HopStatus::Actual;
                 }
                 self.terminal = Some(terminal);

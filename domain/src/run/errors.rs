@@ -14,7 +14,10 @@ pub enum RunError {
     #[error("{what} not resolved yet, try again in a moment")]
     RouteNotReady { what: &'static str },
     #[error("the packet at terminal {terminal} may not be transformed: {reason}")]
-    MayNotTransform { terminal: TerminalId, reason: String },
+    MayNotTransform {
+        terminal: TerminalId,
+        reason: String,
+    },
     #[error("the packet is already a {0}")]
     AlreadyTransformed(PacketType),
     #[error("hop number {0} is outside 1..=64")]

@@ -20,22 +20,64 @@ pub struct OfferedHop {
 /// Everything that can happen to a run.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum RunEvent {
-    RunCreated { run_id: String, nfc_id: String, url: String, server: TerminalId, at: DateTime<Utc> },
+    RunCreated {
+        run_id: String,
+        nfc_id: String,
+        url: String,
+        server: TerminalId,
+        at: DateTime<Utc>,
+    },
     /// The visitor's own machine: traceroute hop 1, and run hop 1 at the sender.
-    OriginRecorded { address: String, sender: TerminalId, at: DateTime<Utc> },
+    OriginRecorded {
+        address: String,
+        sender: TerminalId,
+        at: DateTime<Utc>,
+    },
     /// Traceroute hop `hop` (TTL + 1); `None` for a router that did not answer.
-    TracerouteHopRecorded { hop: u32, address: Option<String>, at: DateTime<Utc> },
-    DestinationResolved { address: String, at: DateTime<Utc> },
-    TracerouteFinished { at: DateTime<Utc> },
-    TracerouteFailed { reason: String, at: DateTime<Utc> },
-    ScreenshotTaken { image_path: String, partial: bool, at: DateTime<Utc> },
-    ScreenshotFailed { reason: String, at: DateTime<Utc> },
+    TracerouteHopRecorded {
+        hop: u32,
+        address: Option<String>,
+        at: DateTime<Utc>,
+    },
+    DestinationResolved {
+        address: String,
+        at: DateTime<Utc>,
+    },
+    TracerouteFinished {
+        at: DateTime<Utc>,
+    },
+    TracerouteFailed {
+        reason: String,
+        at: DateTime<Utc>,
+    },
+    ScreenshotTaken {
+        image_path: String,
+        partial: bool,
+        at: DateTime<Utc>,
+    },
+    ScreenshotFailed {
+        reason: String,
+        at: DateTime<Utc>,
+    },
     /// The visitor scanned the packet at the terminal of the POTENTIAL hop `index`; it is now ACTUAL
     /// and the run is at that terminal. `left` is the terminal the run was at before.
-    HopTaken { index: u32, terminal: TerminalId, left: Option<TerminalId>, at: DateTime<Utc> },
+    HopTaken {
+        index: u32,
+        terminal: TerminalId,
+        left: Option<TerminalId>,
+        at: DateTime<Utc>,
+    },
     /// New POTENTIAL hops at `index`; the run's current hop index becomes `index`.
-    HopsOffered { index: u32, hops: Vec<OfferedHop>, at: DateTime<Utc> },
-    PacketTypeChanged { packet_type: PacketType, terminal: TerminalId, at: DateTime<Utc> },
+    HopsOffered {
+        index: u32,
+        hops: Vec<OfferedHop>,
+        at: DateTime<Utc>,
+    },
+    PacketTypeChanged {
+        packet_type: PacketType,
+        terminal: TerminalId,
+        at: DateTime<Utc>,
+    },
 }
 
 impl RunEvent {

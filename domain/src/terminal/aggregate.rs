@@ -1,4 +1,5 @@
 use super::{TerminalCommand, TerminalError, TerminalEvent};
+use crate::installation::TerminalSpec;
 use crate::types::{TerminalId, TerminalStatus, TerminalType};
 use cqrs_es::event_sink::EventSink;
 use cqrs_es::Aggregate;
@@ -20,6 +21,8 @@ pub struct Terminal {
     pub run_id: Option<String>,
     /// Connected screens by WebSocket id.
     pub presences: BTreeMap<String, Presence>,
+    /// The layout entry it was registered with.
+    pub spec: Option<TerminalSpec>,
 }
 
 impl Default for Terminal {
@@ -31,6 +34,7 @@ impl Default for Terminal {
             status: TerminalStatus::Idle,
             run_id: None,
             presences: BTreeMap::new(),
+            spec: None,
         }
     }
 }
@@ -56,20 +60,29 @@ impl Aggregate for Terminal {
     type Error = TerminalError;
     type Services = ();
 
-    async fn handle(&mut self, command: TerminalCommand, _: &(), sink: &EventSink<Self>) -> Result<(), TerminalError> {
+    async fn handle(
+        &mut self,
+        command: TerminalCommand,
+        _: &(),
+        sink: &EventSink<Self>,
+    ) -> Result<(), TerminalError> {
         if let TerminalCommand::Register { spec, at } = command {
             if self.registered {
                 return Err(TerminalError::AlreadyRegistered(self.id));
             }
-            sink.write(TerminalEvent::TerminalRegistered { spec, at }, self).await;
+            sink.write(TerminalEvent::TerminalRegistered { spec, at }, self)
+                .await;
             return Ok(());
         }
         self.require_registered()?;
         match command {
             TerminalCommand::Register { .. } => unreachable!("handled above"),
             TerminalCommand::ReceivePacket { run_id, at } => {
-                if self.run_id.as_deref() != Some(run_id.as_str()) || self.status == TerminalStatus::Idle {
-                    sink.write(TerminalEvent::PacketScanned { run_id, at }, self).await;
+                if self.run_id.as_deref() != Some(run_id.as_str())
+                    || self.status == TerminalStatus::Idle
+                {
+                    sink.write(TerminalEvent::PacketScanned { run_id, at }, self)
+                        .await;
                 }
             }
             TerminalCommand::ReleasePacket { run_id, at } => {
@@ -77,19 +90,40 @@ impl Aggregate for Terminal {
                     sink.write(TerminalEvent::TerminalReset { at }, self).await;
                 }
             }
-            TerminalCommand::CreatePacket { created, may_transform, at } => {
-                if !matches!(self.terminal_type, TerminalType::Sender | TerminalType::Server) {
-                    return Err(TerminalError::CannotCreatePackets { terminal: self.id, terminal_type: self.terminal_type });
+            TerminalCommand::CreatePacket {
+                created,
+                may_transform,
+                at,
+            } => {
+                if !matches!(
+                    self.terminal_type,
+                    TerminalType::Sender | TerminalType::Server
+                ) {
+                    return Err(TerminalError::CannotCreatePackets {
+                        terminal: self.id,
+                        terminal_type: self.terminal_type,
+                    });
                 }
                 let (expected, wanted) = if created {
-                    (TerminalStatus::CreatingPacket, TerminalStatus::CreatedPacket)
+                    (
+                        TerminalStatus::CreatingPacket,
+                        TerminalStatus::CreatedPacket,
+                    )
                 } else {
                     (TerminalStatus::ScanningNfc, TerminalStatus::CreatingPacket)
                 };
                 if self.status != expected {
-                    return Err(TerminalError::WrongStatus { terminal: self.id, current: self.status, expected, wanted });
+                    return Err(TerminalError::WrongStatus {
+                        terminal: self.id,
+                        current: self.status,
+                        expected,
+                        wanted,
+                    });
                 }
-                let run_id = self.run_id.clone().ok_or(TerminalError::NoPacket(self.id))?;
+                let run_id = self
+                    .run_id
+                    .clone()
+                    .ok_or(TerminalError::NoPacket(self.id))?;
                 may_transform.map_err(TerminalError::MayNotTransform)?;
                 let event = if created {
                     TerminalEvent::PacketCreated { run_id, at }
@@ -103,20 +137,34 @@ impl Aggregate for Terminal {
                     sink.write(TerminalEvent::TerminalReset { at }, self).await;
                 }
             }
-            TerminalCommand::ConnectPresence { websocket_id, ip, at } => {
+            TerminalCommand::ConnectPresence {
+                websocket_id,
+                ip,
+                at,
+            } => {
                 if !self.presences.contains_key(&websocket_id) {
-                    sink.write(TerminalEvent::PresenceConnected { websocket_id, ip, at }, self).await;
+                    sink.write(
+                        TerminalEvent::PresenceConnected {
+                            websocket_id,
+                            ip,
+                            at,
+                        },
+                        self,
+                    )
+                    .await;
                 }
             }
             TerminalCommand::LosePresence { websocket_id, at } => {
                 if self.presences.contains_key(&websocket_id) {
-                    sink.write(TerminalEvent::PresenceLost { websocket_id, at }, self).await;
+                    sink.write(TerminalEvent::PresenceLost { websocket_id, at }, self)
+                        .await;
                 }
             }
             TerminalCommand::DropPresences { at } => {
                 let ids: Vec<String> = self.presences.keys().cloned().collect();
                 for websocket_id in ids {
-                    sink.write(TerminalEvent::PresenceLost { websocket_id, at }, self).await;
+                    sink.write(TerminalEvent::PresenceLost { websocket_id, at }, self)
+                        .await;
                 }
             }
         }
@@ -129,18 +177,23 @@ impl Aggregate for Terminal {
                 self.id = spec.id;
                 self.registered = true;
                 self.terminal_type = spec.terminal_type;
+                self.spec = Some(spec);
             }
             TerminalEvent::PacketScanned { run_id, .. } => {
                 self.run_id = Some(run_id);
                 self.status = TerminalStatus::ScanningNfc;
             }
-            TerminalEvent::PacketCreationStarted { .. } => self.status = TerminalStatus::CreatingPacket,
+            TerminalEvent::PacketCreationStarted { .. } => {
+                self.status = TerminalStatus::CreatingPacket
+            }
             TerminalEvent::PacketCreated { .. } => self.status = TerminalStatus::CreatedPacket,
             TerminalEvent::TerminalReset { .. } => {
                 self.status = TerminalStatus::Idle;
                 self.run_id = None;
             }
-            TerminalEvent::PresenceConnected { websocket_id, ip, .. } => {
+            TerminalEvent::PresenceConnected {
+                websocket_id, ip, ..
+            } => {
                 self.presences.insert(websocket_id, Presence { ip });
             }
             TerminalEvent::PresenceLost { websocket_id, .. } => {

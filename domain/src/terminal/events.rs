@@ -7,15 +7,36 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum TerminalEvent {
     /// The terminal became part of the installation, with its type and outgoing connections.
-    TerminalRegistered { spec: TerminalSpec, at: DateTime<Utc> },
+    TerminalRegistered {
+        spec: TerminalSpec,
+        at: DateTime<Utc>,
+    },
     /// A packet was put on the reader: the terminal holds `run_id` and is SCANNING_NFC.
-    PacketScanned { run_id: String, at: DateTime<Utc> },
-    PacketCreationStarted { run_id: String, at: DateTime<Utc> },
-    PacketCreated { run_id: String, at: DateTime<Utc> },
+    PacketScanned {
+        run_id: String,
+        at: DateTime<Utc>,
+    },
+    PacketCreationStarted {
+        run_id: String,
+        at: DateTime<Utc>,
+    },
+    PacketCreated {
+        run_id: String,
+        at: DateTime<Utc>,
+    },
     /// Back to IDLE with no run.
-    TerminalReset { at: DateTime<Utc> },
-    PresenceConnected { websocket_id: String, ip: String, at: DateTime<Utc> },
-    PresenceLost { websocket_id: String, at: DateTime<Utc> },
+    TerminalReset {
+        at: DateTime<Utc>,
+    },
+    PresenceConnected {
+        websocket_id: String,
+        ip: String,
+        at: DateTime<Utc>,
+    },
+    PresenceLost {
+        websocket_id: String,
+        at: DateTime<Utc>,
+    },
 }
 
 impl TerminalEvent {

@@ -1,0 +1,57 @@
+//! Settings, read from the environment (and a `.env` file if there is one). `.env.example`
+//! documents every one of them.
+
+use std::net::IpAddr;
+use std::path::PathBuf;
+
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// `sqlite://PATH` (created on first start) or `postgres://…`.
+    pub database_url: String,
+    /// The layout file; when it does not exist the built-in default layout is used.
+    pub installation_file: PathBuf,
+    pub host: IpAddr,
+    pub port: u16,
+    /// Where screenshots and other files live.
+    pub data_dir: PathBuf,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SettingsError {
+    #[error("{name}={value:?} is not valid: {expected}")]
+    Invalid {
+        name: &'static str,
+        value: String,
+        expected: &'static str,
+    },
+}
+
+fn var(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|v| !v.trim().is_empty())
+}
+
+impl Settings {
+    pub fn from_env() -> Result<Self, SettingsError> {
+        let _ = dotenvy::dotenv();
+        let host = var("HOST").unwrap_or_else(|| "0.0.0.0".into());
+        let port = var("PORT").unwrap_or_else(|| "8080".into());
+        Ok(Settings {
+            database_url: var("DATABASE_URL")
+                .unwrap_or_else(|| "sqlite://data/packet-run.db".into()),
+            installation_file: var("INSTALLATION_FILE")
+                .unwrap_or_else(|| "installation.toml".into())
+                .into(),
+            host: host.parse().map_err(|_| SettingsError::Invalid {
+                name: "HOST",
+                value: host.clone(),
+                expected: "an IP address such as 0.0.0.0 or 127.0.0.1",
+            })?,
+            port: port.parse().map_err(|_| SettingsError::Invalid {
+                name: "PORT",
+                value: port.clone(),
+                expected: "a port number from 0 to 65535",
+            })?,
+            data_dir: var("DATA_DIR").unwrap_or_else(|| "data".into()).into(),
+        })
+    }
+}

@@ -1,0 +1,12 @@
+//! The Packet Run service: configuration, start-up, the event-store wiring and the operations
+//! the screens call. The domain lives in `packet-run-domain`, the read models in
+//! `packet-run-projections`.
+
+pub mod app;
+pub mod cli;
+pub mod configuration;
+pub mod event_store;
+pub mod read_models;
+pub mod seeding;
+pub mod startup;
+pub mod telemetry;
