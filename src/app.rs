@@ -61,7 +61,7 @@ fn from_command<E: std::error::Error>(
 impl From<CommandError<RunError>> for AppError {
     fn from(e: CommandError<RunError>) -> Self {
         from_command(e, |e| match e {
-            RunError::NotFound(_) | RunError::UnknownTerminal(_) => AppError::NotFound,
+            RunError::NotFound | RunError::UnknownTerminal(_) => AppError::NotFound,
             RunError::AlreadyExists(_) => AppError::Conflict,
             RunError::HopOutOfRange(_) | RunError::InvalidAddress(_) => AppError::BadInput,
             RunError::NotADestination { .. }

@@ -17,6 +17,6 @@ pub mod types;
 pub use address::{Address, AddressCommand, AddressError, AddressEvent};
 pub use alt_hops::{AltHop, AltHops};
 pub use installation::{Installation, InstallationError, TerminalSpec};
-pub use run::{Run, RunCommand, RunError, RunEvent, RunServices};
+pub use run::{OfferedHop, Run, RunCommand, RunError, RunEvent, RunHop, RunServices};
 pub use terminal::{Terminal, TerminalCommand, TerminalError, TerminalEvent};
 pub use types::*;

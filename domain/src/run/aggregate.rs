@@ -100,7 +100,7 @@ impl Run {
         if self.created {
             Ok(())
         } else {
-            Err(RunError::NotFound(self.id.clone()))
+            Err(RunError::NotFound)
         }
     }
 

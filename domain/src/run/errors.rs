@@ -3,8 +3,8 @@ use crate::types::{PacketType, TerminalId};
 /// Why a run refused a command. The messages are shown on the screens as they are.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum RunError {
-    #[error("run {0} does not exist")]
-    NotFound(String),
+    #[error("this run does not exist")]
+    NotFound,
     #[error("run {0} exists already")]
     AlreadyExists(String),
     #[error("terminal {0} is not part of this installation")]
