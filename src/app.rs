@@ -85,8 +85,7 @@ impl From<CommandError<TerminalError>> for AppError {
 impl From<CommandError<AddressError>> for AppError {
     fn from(e: CommandError<AddressError>) -> Self {
         from_command(e, |e| match e {
-            AddressError::NotSeen(_) => AppError::NotFound,
-            _ => AppError::BadInput,
+            AddressError::InvalidIp(_) | AddressError::InvalidMetadata(_) => AppError::BadInput,
         })
     }
 }

@@ -170,6 +170,7 @@ pub async fn seed_and_reset(app: &App, path: &Path) -> Result<SeedReport, SeedEr
         });
     }
     let now = Utc::now();
+    let mut last = None;
     for spec in app.installation.terminals() {
         if !stored_ids.contains(&spec.id.to_string()) {
             if !stored_ids.is_empty() {
@@ -178,14 +179,16 @@ pub async fn seed_and_reset(app: &App, path: &Path) -> Result<SeedReport, SeedEr
                     "registering a terminal that is new in the installation file"
                 );
             }
-            app.terminal_command(
-                spec.id,
-                TerminalCommand::Register {
-                    spec: spec.clone(),
-                    at: now,
-                },
-            )
-            .await?;
+            let registered = app
+                .terminal_command(
+                    spec.id,
+                    TerminalCommand::Register {
+                        spec: spec.clone(),
+                        at: now,
+                    },
+                )
+                .await?;
+            last = last.max(registered.position);
             report.registered += 1;
         }
         let reset = app
@@ -196,8 +199,9 @@ pub async fn seed_and_reset(app: &App, path: &Path) -> Result<SeedReport, SeedEr
             .terminal_command(spec.id, TerminalCommand::DropPresences { at: now })
             .await?;
         report.presences_dropped += dropped.events.len();
-        app.settle(dropped.position.max(reset.position)).await;
+        last = last.max(reset.position).max(dropped.position);
     }
+    app.settle(last).await;
     Ok(report)
 }
 

@@ -79,16 +79,32 @@ fn metadata_is_recorded_for_a_seen_address() {
 }
 
 #[test]
-fn metadata_for_an_unseen_address_or_not_an_object_is_refused() {
+fn metadata_for_an_address_not_seen_yet_sees_it_first() {
+    let info = json!({"ip": "1.2.3.4"});
     AddressTest::with(())
         .given_no_previous_events()
         .when(AddressCommand::RecordMetadata {
             ip: "1.2.3.4".into(),
-            info: json!({}),
+            info: info.clone(),
             internal: false,
             at: at(2),
         })
-        .then_expect_error_message("address 1.2.3.4 has not been seen on any route");
+        .then_expect_events(vec![
+            AddressEvent::AddressSeen {
+                ip: "1.2.3.4".into(),
+                in_alt_network: false,
+                at: at(2),
+            },
+            AddressEvent::MetadataRecorded {
+                info,
+                internal: false,
+                at: at(2),
+            },
+        ]);
+}
+
+#[test]
+fn metadata_that_is_not_an_object_or_for_no_ip_is_refused() {
     AddressTest::with(())
         .given(vec![seen(false)])
         .when(AddressCommand::RecordMetadata {
@@ -98,6 +114,14 @@ fn metadata_for_an_unseen_address_or_not_an_object_is_refused() {
             at: at(2),
         })
         .then_expect_error(AddressError::InvalidMetadata("[1]".into()));
+    AddressTest::with(())
+        .given_no_previous_events()
+        .when(AddressCommand::FailMetadata {
+            ip: "not-an-ip".into(),
+            reason: "x".into(),
+            at: at(2),
+        })
+        .then_expect_error_message("not-an-ip is not an IP address");
 }
 
 #[test]

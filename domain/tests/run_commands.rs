@@ -310,7 +310,7 @@ fn scanning_at_the_gateway_takes_the_hop_and_offers_router_and_receiver() {
             RunEvent::HopTaken {
                 index: 2,
                 terminal: 2,
-                left: None,
+                left: Some(1),
                 at: at(10),
             },
             RunEvent::HopsOffered {

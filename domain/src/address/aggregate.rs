@@ -1,4 +1,5 @@
 use super::{AddressCommand, AddressError, AddressEvent};
+use chrono::{DateTime, Utc};
 use cqrs_es::event_sink::EventSink;
 use cqrs_es::Aggregate;
 use serde::{Deserialize, Serialize};
@@ -10,6 +11,30 @@ pub struct Address {
     pub in_alt_network: bool,
     pub internal: bool,
     pub info: Option<serde_json::Value>,
+}
+
+impl Address {
+    /// Metadata only arrives for addresses found on some route: an address first heard of
+    /// through its metadata is recorded as seen first.
+    async fn see_first(
+        &mut self,
+        ip: &str,
+        at: DateTime<Utc>,
+        sink: &EventSink<Self>,
+    ) -> Result<(), AddressError> {
+        let parsed: std::net::IpAddr = ip
+            .parse()
+            .map_err(|_| AddressError::InvalidIp(ip.to_string()))?;
+        if !self.seen {
+            let event = AddressEvent::AddressSeen {
+                ip: parsed.to_string(),
+                in_alt_network: false,
+                at,
+            };
+            sink.write(event, self).await;
+        }
+        Ok(())
+    }
 }
 
 impl Aggregate for Address {
@@ -36,15 +61,12 @@ impl Aggregate for Address {
                     .map_err(|_| AddressError::InvalidIp(ip.clone()))?;
                 // A newly marked alternative-network address is news; anything else seen again is not.
                 if !self.seen || (in_alt_network && !self.in_alt_network) {
-                    sink.write(
-                        AddressEvent::AddressSeen {
-                            ip: parsed.to_string(),
-                            in_alt_network,
-                            at,
-                        },
-                        self,
-                    )
-                    .await;
+                    let event = AddressEvent::AddressSeen {
+                        ip: parsed.to_string(),
+                        in_alt_network,
+                        at,
+                    };
+                    sink.write(event, self).await;
                 }
             }
             AddressCommand::RecordMetadata {
@@ -53,19 +75,15 @@ impl Aggregate for Address {
                 internal,
                 at,
             } => {
-                if !self.seen {
-                    return Err(AddressError::NotSeen(ip));
-                }
                 if !info.is_object() {
                     return Err(AddressError::InvalidMetadata(info.to_string()));
                 }
+                self.see_first(&ip, at, sink).await?;
                 sink.write(AddressEvent::MetadataRecorded { info, internal, at }, self)
                     .await;
             }
             AddressCommand::FailMetadata { ip, reason, at } => {
-                if !self.seen {
-                    return Err(AddressError::NotSeen(ip));
-                }
+                self.see_first(&ip, at, sink).await?;
                 sink.write(AddressEvent::MetadataFailed { reason, at }, self)
                     .await;
             }

@@ -2,8 +2,6 @@
 pub enum AddressError {
     #[error("{0} is not an IP address")]
     InvalidIp(String),
-    #[error("address {0} has not been seen on any route")]
-    NotSeen(String),
     #[error("metadata must be a JSON object, got: {0}")]
     InvalidMetadata(String),
 }

@@ -287,10 +287,12 @@ impl Aggregate for Run {
                     };
                 }
                 // Work out the new offers on a copy first: a refusal must record nothing.
+                // The packet leaves the terminal of the hop it last took (at the sender that is
+                // hop 1, taken when the run was traced rather than by a scan).
                 let taken = RunEvent::HopTaken {
                     index,
                     terminal,
-                    left: self.terminal,
+                    left: self.current_hop().map(|h| h.terminal),
                     at,
                 };
                 let mut after = self.clone();
