@@ -3,6 +3,7 @@
 
 use std::net::IpAddr;
 use std::path::PathBuf;
+use std::time::Duration;
 
 #[derive(Debug, Clone)]
 pub struct Settings {
@@ -14,6 +15,8 @@ pub struct Settings {
     pub port: u16,
     /// Where screenshots and other files live.
     pub data_dir: PathBuf,
+    /// How often WebSocket clients are pinged (a missed pong closes the socket).
+    pub ping_interval: Duration,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -35,6 +38,7 @@ impl Settings {
         let _ = dotenvy::dotenv();
         let host = var("HOST").unwrap_or_else(|| "0.0.0.0".into());
         let port = var("PORT").unwrap_or_else(|| "8080".into());
+        let ping = var("WS_PING_INTERVAL_SECONDS").unwrap_or_else(|| "10".into());
         Ok(Settings {
             database_url: var("DATABASE_URL")
                 .unwrap_or_else(|| "sqlite://data/packet-run.db".into()),
@@ -52,6 +56,16 @@ impl Settings {
                 expected: "a port number from 0 to 65535",
             })?,
             data_dir: var("DATA_DIR").unwrap_or_else(|| "data".into()).into(),
+            ping_interval: ping
+                .parse::<f64>()
+                .ok()
+                .filter(|s| *s >= 0.05 && *s <= 3600.0)
+                .map(Duration::from_secs_f64)
+                .ok_or(SettingsError::Invalid {
+                    name: "WS_PING_INTERVAL_SECONDS",
+                    value: ping.clone(),
+                    expected: "seconds between 0.05 and 3600",
+                })?,
         })
     }
 }

@@ -3,10 +3,14 @@
 //! `packet-run-projections`.
 
 pub mod app;
+pub mod blocklist;
 pub mod cli;
 pub mod configuration;
 pub mod event_store;
+pub mod graphql;
+pub mod notifications;
 pub mod read_models;
+pub mod routes;
 pub mod seeding;
 pub mod startup;
 pub mod telemetry;

@@ -46,7 +46,12 @@ async fn serve(settings: &Settings) -> Result<(), String> {
     let application = Application::build(settings, None)
         .await
         .map_err(|e| e.to_string())?;
-    tracing::info!(database = %settings.database_url, "packet-run is running; stop it with Ctrl-C or SIGTERM");
+    tracing::info!(
+        database = %settings.database_url,
+        "packet-run is running on http://{}:{}/graphql; stop it with Ctrl-C or SIGTERM",
+        settings.host,
+        application.port()
+    );
     shutdown_signal().await;
     tracing::info!("stopping");
     application.stop().await;

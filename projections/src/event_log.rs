@@ -242,3 +242,31 @@ impl Database {
         })
     }
 }
+
+impl Database {
+    /// The full position of the event whose position number is `position`.
+    pub async fn position_of(&self, position: i64) -> Result<Option<Position>, DatabaseError> {
+        Ok(match self {
+            Database::Sqlite { pool, .. } => {
+                sqlx::query_scalar::<_, i64>("SELECT position FROM events WHERE position = ?")
+                    .bind(position)
+                    .fetch_optional(pool)
+                    .await?
+                    .map(|position| Position {
+                        transaction_id: 0,
+                        position,
+                    })
+            }
+            Database::Postgres { pool, .. } => sqlx::query_as::<_, (i64, i64)>(
+                "SELECT transaction_id::text::bigint, position FROM events WHERE position = $1",
+            )
+            .bind(position)
+            .fetch_optional(pool)
+            .await?
+            .map(|(transaction_id, position)| Position {
+                transaction_id,
+                position,
+            }),
+        })
+    }
+}

@@ -5,7 +5,7 @@ use crate::event_log::{read_after_postgres, read_after_sqlite, Position, StoredE
 use crate::sql::{execute_postgres, execute_sqlite};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
-use tokio::sync::{watch, Notify};
+use tokio::sync::{broadcast, watch, Notify};
 
 /// The checkpoint name of the read models' projector.
 pub const READ_MODELS: &str = "read_models";
@@ -17,6 +17,7 @@ const POLL: Duration = Duration::from_millis(200);
 #[derive(Clone)]
 pub struct ProjectorHandle {
     position: watch::Receiver<Position>,
+    projected: broadcast::Sender<Arc<Vec<StoredEvent>>>,
     wake: Arc<Notify>,
     failure: Arc<Mutex<Option<String>>>,
 }
@@ -29,6 +30,11 @@ impl ProjectorHandle {
 
     pub fn position(&self) -> Position {
         *self.position.borrow()
+    }
+
+    /// Every batch of events, right after the read models include it.
+    pub fn projected(&self) -> broadcast::Receiver<Arc<Vec<StoredEvent>>> {
+        self.projected.subscribe()
     }
 
     /// Changes whenever the read models move to a new position.
@@ -53,6 +59,7 @@ impl ProjectorHandle {
 pub struct Projector {
     db: Database,
     position: watch::Sender<Position>,
+    projected: broadcast::Sender<Arc<Vec<StoredEvent>>>,
     wake: Arc<Notify>,
     failure: Arc<Mutex<Option<String>>>,
 }
@@ -63,8 +70,10 @@ impl Projector {
         let (tx, rx) = watch::channel(start);
         let wake = Arc::new(Notify::new());
         let failure = Arc::new(Mutex::new(None));
+        let (projected, _) = broadcast::channel(1024);
         let handle = ProjectorHandle {
             position: rx,
+            projected: projected.clone(),
             wake: wake.clone(),
             failure: failure.clone(),
         };
@@ -72,6 +81,7 @@ impl Projector {
             Projector {
                 db,
                 position: tx,
+                projected,
                 wake,
                 failure,
             },
@@ -127,7 +137,7 @@ impl Projector {
         if self.db.events_after(known, 1).await?.is_empty() {
             return Ok(0);
         }
-        let (count, last) = match &self.db {
+        let (events, last) = match &self.db {
             Database::Sqlite { pool, .. } => {
                 let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
                 let from = lock_checkpoint_sqlite(&mut tx).await?;
@@ -140,7 +150,7 @@ impl Projector {
                 let last = events.last().map(|e| e.position).unwrap_or(from);
                 save_checkpoint_sqlite(&mut tx, last).await?;
                 tx.commit().await?;
-                (events.len(), last)
+                (events, last)
             }
             Database::Postgres { pool, .. } => {
                 let mut tx = pool.begin().await?;
@@ -154,10 +164,12 @@ impl Projector {
                 let last = events.last().map(|e| e.position).unwrap_or(from);
                 save_checkpoint_postgres(&mut tx, "projection_checkpoints", last).await?;
                 tx.commit().await?;
-                (events.len(), last)
+                (events, last)
             }
         };
         self.position.send_replace(last);
+        let count = events.len();
+        let _ = self.projected.send(Arc::new(events));
         Ok(count)
     }
 }

@@ -23,6 +23,23 @@ impl TestApp {
         &self.application.app
     }
 
+    pub fn address(&self) -> String {
+        format!("127.0.0.1:{}", self.application.port())
+    }
+
+    /// POSTs a GraphQL operation and returns the JSON answer.
+    pub async fn graphql(&self, query: &str, variables: serde_json::Value) -> serde_json::Value {
+        reqwest::Client::new()
+            .post(format!("http://{}/graphql", self.address()))
+            .json(&json!({"query": query, "variables": variables}))
+            .send()
+            .await
+            .expect("POST /graphql")
+            .json()
+            .await
+            .expect("a JSON answer")
+    }
+
     pub fn db(&self) -> &Database {
         self.app().database()
     }
@@ -61,6 +78,7 @@ pub fn sqlite_settings(dir: &tempfile::TempDir) -> Settings {
         host: "127.0.0.1".parse().unwrap(),
         port: 0,
         data_dir: dir.path().join("data"),
+        ping_interval: std::time::Duration::from_millis(500),
     }
 }
 
