@@ -21,6 +21,8 @@ pub enum Command {
     Migrate,
     /// Rebuild every read model from the event log.
     Replay,
+    /// Print the GraphQL schema (SDL).
+    Schema,
     /// Print the event log as JSON lines.
     Events {
         /// Only events of this aggregate type (Run, Terminal, Address).

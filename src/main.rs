@@ -22,6 +22,10 @@ async fn main() -> ExitCode {
 }
 
 async fn run(command: Command) -> Result<(), String> {
+    if let Command::Schema = command {
+        print!("{}", packet_run::graphql::sdl());
+        return Ok(());
+    }
     let settings = Settings::from_env().map_err(|e| e.to_string())?;
     match command {
         Command::Serve => serve(&settings).await,
@@ -34,6 +38,7 @@ async fn run(command: Command) -> Result<(), String> {
             Ok(())
         }
         Command::Replay => replay_command(&settings).await,
+        Command::Schema => unreachable!("handled above"),
         Command::Events {
             aggregate_type,
             aggregate_id,

@@ -43,6 +43,9 @@ pub enum InstallationError {
     ZeroId,
 }
 
+/// A terminal of the default layout: id, type, outgoing (slot, to).
+type Row = (TerminalId, TerminalType, &'static [(u32, TerminalId)]);
+
 impl Installation {
     /// Checks a layout: unique ids, connections only to listed terminals, and at least one
     /// sender, gateway, server and receiver.
@@ -88,7 +91,7 @@ impl Installation {
     /// The 12-terminal layout the installation was designed with.
     pub fn default_layout() -> Self {
         use TerminalType::*;
-        let rows: [(TerminalId, TerminalType, &[(u32, TerminalId)]); 12] = [
+        let rows: [Row; 12] = [
             (1, Sender, &[(1, 2)]),
             (2, Gateway, &[(1, 12), (2, 6)]),
             (3, Router, &[(1, 11), (2, 8), (3, 6)]),

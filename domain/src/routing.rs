@@ -164,7 +164,7 @@ fn router_offers(
         .into_iter()
         .filter(|t| Some(*t) != previous)
         .collect();
-    let route = installation.shortest_route(here, previous, |t| is_goal(t), passable);
+    let route = installation.shortest_route(here, previous, is_goal, passable);
 
     // Past the first routers, follow the shortest route; before that, surprise the visitor.
     let mut recommended = if run.current_hop_index > 3 {

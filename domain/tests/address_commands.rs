@@ -137,12 +137,4 @@ fn a_failed_lookup_is_recorded_with_its_reason() {
             reason: "HTTP 429".into(),
             at: at(2),
         }]);
-    AddressTest::with(())
-        .given_no_previous_events()
-        .when(AddressCommand::FailMetadata {
-            ip: "8.8.8.8".into(),
-            reason: "x".into(),
-            at: at(2),
-        })
-        .then_expect_error(AddressError::NotSeen("8.8.8.8".into()));
 }

@@ -488,3 +488,51 @@ async fn more_alternatives_than_list_entries_reuse_the_list() {
     );
     assert!(alternatives.iter().all(|h| h.address.is_some()));
 }
+
+#[tokio::test]
+async fn once_the_receiver_is_reached_the_other_offer_cannot_be_taken() {
+    let services = services();
+    let mut run = traced_run(9, &services).await;
+    for terminal in [2, 12] {
+        exec(
+            &mut run,
+            RunCommand::Scan {
+                terminal,
+                seed: 1,
+                locations: Default::default(),
+                at: at(5),
+            },
+            &services,
+        )
+        .await
+        .unwrap();
+    }
+    // The gateway offered 6 beside the receiver at the same index; it is closed now.
+    let before = run.clone();
+    let refused = exec(
+        &mut run,
+        RunCommand::Scan {
+            terminal: 6,
+            seed: 1,
+            locations: Default::default(),
+            at: at(6),
+        },
+        &services,
+    )
+    .await;
+    assert_eq!(refused, Err(RunError::NotADestination { terminal: 6 }));
+    assert_eq!(run, before);
+    // Scanning again at the receiver changes nothing.
+    let again = exec(
+        &mut run,
+        RunCommand::Scan {
+            terminal: 12,
+            seed: 1,
+            locations: Default::default(),
+            at: at(7),
+        },
+        &services,
+    )
+    .await;
+    assert_eq!(again, Ok(vec![]));
+}

@@ -130,8 +130,12 @@ impl Database {
     /// A cheap round trip, for readiness checks.
     pub async fn ping(&self) -> Result<(), DatabaseError> {
         match self {
-            Database::Sqlite { pool, .. } => drop(sqlx::query("SELECT 1").execute(pool).await?),
-            Database::Postgres { pool, .. } => drop(sqlx::query("SELECT 1").execute(pool).await?),
+            Database::Sqlite { pool, .. } => {
+                sqlx::query("SELECT 1").execute(pool).await?;
+            }
+            Database::Postgres { pool, .. } => {
+                sqlx::query("SELECT 1").execute(pool).await?;
+            }
         }
         Ok(())
     }

@@ -270,3 +270,38 @@ impl Database {
         })
     }
 }
+
+impl Database {
+    /// Every event of one aggregate, in order.
+    pub async fn events_of(
+        &self,
+        aggregate_type: &str,
+        aggregate_id: &str,
+    ) -> Result<Vec<StoredEvent>, DatabaseError> {
+        Ok(match self {
+            Database::Sqlite { pool, .. } => sqlx::query(
+                "SELECT position, aggregate_type, aggregate_id, sequence, event_type, event_version, payload, metadata
+                   FROM events WHERE aggregate_type = ? AND aggregate_id = ? ORDER BY sequence",
+            )
+            .bind(aggregate_type)
+            .bind(aggregate_id)
+            .fetch_all(pool)
+            .await?
+            .iter()
+            .map(from_sqlite_row)
+            .collect::<Result<_, _>>()?,
+            Database::Postgres { pool, .. } => sqlx::query(
+                "SELECT transaction_id::text::bigint AS transaction_id, position, aggregate_type, aggregate_id, sequence,
+                        event_type, event_version, payload::text AS payload, metadata::text AS metadata
+                   FROM events WHERE aggregate_type = $1 AND aggregate_id = $2 ORDER BY sequence",
+            )
+            .bind(aggregate_type)
+            .bind(aggregate_id)
+            .fetch_all(pool)
+            .await?
+            .iter()
+            .map(from_postgres_row)
+            .collect::<Result<_, _>>()?,
+        })
+    }
+}

@@ -113,6 +113,10 @@ struct TransportRules {
     initialised: bool,
     acknowledged: bool,
     active: HashSet<String>,
+    /// Operations that have sent a result.
+    started: HashSet<String>,
+    /// Operations answered with `error`, whose `complete` must not follow.
+    errored: HashSet<String>,
 }
 
 impl TransportRules {
@@ -168,6 +172,41 @@ impl TransportRules {
         }
     }
 
+    /// async-graphql answers an operation that fails validation with `next` + `complete`; the
+    /// protocol wants one `error` message (with the errors as payload) and nothing after it.
+    fn translate(&mut self, text: String) -> Option<String> {
+        let Ok(message) = serde_json::from_str::<Value>(&text) else {
+            return Some(text);
+        };
+        let id = message
+            .get("id")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_string();
+        match message.get("type").and_then(Value::as_str) {
+            Some("next") if !self.started.contains(&id) => {
+                let payload = &message["payload"];
+                let errors = payload.get("errors").and_then(Value::as_array);
+                let before_execution = payload.get("data").is_none_or(Value::is_null)
+                    && errors.is_some_and(|e| {
+                        !e.is_empty() && e.iter().all(|e| e.get("path").is_none())
+                    });
+                if before_execution {
+                    self.errored.insert(id.clone());
+                    let error = serde_json::json!({"id": id, "type": "error", "payload": errors});
+                    return Some(error.to_string());
+                }
+                self.started.insert(id);
+                Some(text)
+            }
+            Some("complete") => {
+                self.started.remove(&id);
+                (!self.errored.remove(&id)).then_some(text)
+            }
+            _ => Some(text),
+        }
+    }
+
     /// Follows what the server says: the ack opens the gate, a finished operation frees its id.
     fn observe(&mut self, text: &str) {
         let Ok(message) = serde_json::from_str::<Value>(text) else {
@@ -207,6 +246,8 @@ async fn serve_socket(
         initialised: false,
         acknowledged: false,
         active: HashSet::new(),
+        started: HashSet::new(),
+        errored: HashSet::new(),
     };
     let mut shutdown = state.shutdown.clone();
     let mut heartbeat = tokio::time::interval(settings.ping_interval);
@@ -253,6 +294,7 @@ async fn serve_socket(
             },
             outgoing = engine.next() => match outgoing {
                 Some(WsMessage::Text(text)) => {
+                    let Some(text) = (if modern { rules.translate(text) } else { Some(text) }) else { continue };
                     rules.observe(&text);
                     match tokio::time::timeout(settings.send_timeout, session.text(text)).await {
                         Ok(Ok(())) => {}

@@ -2,6 +2,8 @@
 //! fresh PostgreSQL database), migrated and seeded like a first start.
 #![allow(dead_code)]
 
+pub mod ws;
+
 use packet_run::app::App;
 use packet_run::configuration::Settings;
 use packet_run::startup::Application;

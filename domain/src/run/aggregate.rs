@@ -271,6 +271,15 @@ impl Aggregate for Run {
                     return Err(RunError::UnknownTerminal(terminal));
                 }
                 let index = self.current_hop_index;
+                // At the receiver the index stays put: the hop taken there closes the index,
+                // so the other hop offered beside it can no longer be taken.
+                if let Some(taken) = self.actual_hop(index) {
+                    return if taken.terminal == terminal {
+                        Ok(())
+                    } else {
+                        Err(RunError::NotADestination { terminal })
+                    };
+                }
                 let offered_here = self.hops.iter().any(|h| {
                     h.index == index && h.terminal == terminal && h.status == HopStatus::Potential
                 });
