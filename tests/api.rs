@@ -425,3 +425,59 @@ async fn the_event_stream_resumes_without_gap_or_duplicate() {
     assert_eq!(seen, expected, "every event exactly once, in order");
     t.application.stop().await;
 }
+
+#[tokio::test]
+async fn oversized_and_overdeep_requests_get_clear_errors() {
+    let t = spawn_app().await;
+    let client = reqwest::Client::new();
+    let huge = json!({"query": format!("{{ terminals {{ id }} }} # {}", "x".repeat(300 * 1024))});
+    let response = client
+        .post(format!("http://{}/graphql", t.address()))
+        .json(&huge)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 413);
+
+    let response = client
+        .post(format!("http://{}/graphql", t.address()))
+        .body("{not json")
+        .header("content-type", "application/json")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 400);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["errors"][0]["extensions"]["code"], "BAD_INPUT");
+
+    let mut deep = String::from("id");
+    for _ in 0..12 {
+        deep = format!("id connectionsTo {{ to {{ {deep} }} }}");
+    }
+    let answer = t
+        .graphql(&format!("{{ terminals {{ {deep} }} }}"), json!({}))
+        .await;
+    assert!(
+        answer["errors"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("nested too deep"),
+        "{answer}"
+    );
+
+    // A WebSocket message over the limit closes the socket.
+    let mut c = WsClient::connect(&t.address(), true).await;
+    c.init().await;
+    c.subscribe(
+        "big",
+        &format!(
+            "subscription {{ jobs {{ status }} }} # {}",
+            "x".repeat(100 * 1024)
+        ),
+        json!({}),
+    )
+    .await;
+    let code = c.close_code(Duration::from_secs(3)).await;
+    assert!(matches!(code, Some(1002) | Some(1009)), "{code:?}");
+    t.application.stop().await;
+}
