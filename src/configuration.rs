@@ -17,6 +17,8 @@ pub struct Settings {
     pub data_dir: PathBuf,
     /// How often WebSocket clients are pinged (a missed pong closes the socket).
     pub ping_interval: Duration,
+    /// The Redis server of the job queue.
+    pub redis_url: String,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -56,6 +58,7 @@ impl Settings {
                 expected: "a port number from 0 to 65535",
             })?,
             data_dir: var("DATA_DIR").unwrap_or_else(|| "data".into()).into(),
+            redis_url: var("REDIS_URL").unwrap_or_else(|| "redis://127.0.0.1:6379".into()),
             ping_interval: ping
                 .parse::<f64>()
                 .ok()

@@ -110,6 +110,7 @@ impl Application {
         });
         let (schema_data, app_data) = (web::Data::new(schema.clone()), web::Data::new(app.clone()));
         let images = web::Data::new(ImagesDir(images));
+        let queue = web::Data::new(routes::health::QueueUrl(settings.redis_url.clone()));
         let server = HttpServer::new(move || {
             actix_web::App::new()
                 .wrap(Cors::permissive().supports_credentials())
@@ -118,6 +119,7 @@ impl Application {
                 .app_data(app_data.clone())
                 .app_data(sockets.clone())
                 .app_data(images.clone())
+                .app_data(queue.clone())
                 .route("/graphql", web::post().to(routes::graphql::execute))
                 .route("/graphql", web::get().to(routes::graphql::get))
                 .route("/healthz", web::get().to(routes::health::healthz))

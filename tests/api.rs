@@ -481,3 +481,52 @@ async fn oversized_and_overdeep_requests_get_clear_errors() {
     assert!(matches!(code, Some(1002) | Some(1009)), "{code:?}");
     t.application.stop().await;
 }
+
+#[tokio::test]
+async fn readiness_reports_database_projections_and_queue_each_with_its_state() {
+    let mut t = spawn_app().await;
+    let client = reqwest::Client::new();
+    let health = client
+        .get(format!("http://{}/healthz", t.address()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(health.status(), 200);
+    let ready = client
+        .get(format!("http://{}/readyz", t.address()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(ready.status(), 200, "{:?}", ready.text().await);
+
+    // With nothing listening at the queue's address the service still serves, but is not ready.
+    t.settings.redis_url = format!(
+        "redis://127.0.0.1:{}",
+        std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port()
+    );
+    let t = t.restart().await;
+    let answer = t.graphql("{ terminal(id: 1) { id } }", json!({})).await;
+    assert!(answer.get("errors").is_none());
+    let ready = client
+        .get(format!("http://{}/readyz", t.address()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(ready.status(), 503);
+    let body: Value = ready.json().await.unwrap();
+    assert_eq!(body["database"]["ready"], true);
+    assert_eq!(body["projections"]["ready"], true);
+    assert_eq!(body["queue"]["ready"], false);
+    assert!(
+        body["queue"]["error"]
+            .as_str()
+            .unwrap()
+            .contains("Redis at redis://127.0.0.1:"),
+        "{body}"
+    );
+    t.application.stop().await;
+}

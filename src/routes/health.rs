@@ -9,7 +9,32 @@ pub async fn healthz() -> HttpResponse {
     HttpResponse::Ok().json(json!({"status": "ok"}))
 }
 
-pub async fn readyz(app: web::Data<Arc<App>>) -> HttpResponse {
+/// Where the job queue lives, for the readiness check.
+pub struct QueueUrl(pub String);
+
+/// Redis answers PING within a second.
+async fn queue_state(url: &str) -> serde_json::Value {
+    let ping = async {
+        let client = redis::Client::open(url).map_err(|e| e.to_string())?;
+        let mut connection = client
+            .get_multiplexed_async_connection()
+            .await
+            .map_err(|e| e.to_string())?;
+        redis::cmd("PING")
+            .query_async::<String>(&mut connection)
+            .await
+            .map_err(|e| e.to_string())
+    };
+    match tokio::time::timeout(std::time::Duration::from_secs(1), ping).await {
+        Ok(Ok(_)) => json!({"ready": true}),
+        Ok(Err(e)) => json!({"ready": false, "error": format!("Redis at {url}: {e}")}),
+        Err(_) => {
+            json!({"ready": false, "error": format!("Redis at {url} did not answer within 1 s")})
+        }
+    }
+}
+
+pub async fn readyz(app: web::Data<Arc<App>>, queue: web::Data<QueueUrl>) -> HttpResponse {
     let db = app.database();
     let database = match db.ping().await {
         Ok(()) => json!({"ready": true}),
@@ -24,8 +49,10 @@ pub async fn readyz(app: web::Data<Arc<App>>) -> HttpResponse {
         (_, Err(e)) => json!({"ready": false, "error": e.to_string()}),
         (None, _) => json!({"ready": false, "error": "no projector runs in this process"}),
     };
-    let ready = database["ready"] == true && projections["ready"] == true;
-    let body = json!({"ready": ready, "database": database, "projections": projections});
+    let queue = queue_state(&queue.0).await;
+    let ready = database["ready"] == true && projections["ready"] == true && queue["ready"] == true;
+    let body =
+        json!({"ready": ready, "database": database, "projections": projections, "queue": queue});
     if ready {
         HttpResponse::Ok().json(body)
     } else {
