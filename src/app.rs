@@ -265,26 +265,31 @@ impl App {
             }
             None => Ok(()),
         };
+        // Turn the run around before the terminal shows CREATED_PACKET, so that no screen is
+        // ever pushed a created packet that is still a request. Only when the terminal will
+        // accept the command: otherwise its refusal below must leave everything unchanged.
+        let mut last = None;
+        let turns_around = created
+            && terminal_type == TerminalType::Server
+            && terminal.status == packet_run_domain::TerminalStatus::CreatingPacket
+            && may_transform.is_ok();
+        if let (true, Some(run_id)) = (turns_around, &terminal.run_id) {
+            let transform = RunCommand::Transform {
+                terminal: terminal_id,
+                at: now(),
+            };
+            let committed = self
+                .store
+                .execute::<Run>(run_id, transform, &self.run_services)
+                .await?;
+            last = committed.position;
+        }
         let command = TerminalCommand::CreatePacket {
             created,
             may_transform,
             at: now(),
         };
-        let mut last = self.terminal_command(terminal_id, command).await?.position;
-        if let (true, TerminalType::Server, Some(run_id)) =
-            (created, terminal_type, &terminal.run_id)
-        {
-            let transform = RunCommand::Transform {
-                terminal: terminal_id,
-                at: now(),
-            };
-            last = last.max(
-                self.store
-                    .execute::<Run>(run_id, transform, &self.run_services)
-                    .await?
-                    .position,
-            );
-        }
+        last = last.max(self.terminal_command(terminal_id, command).await?.position);
         self.store.wait_for_read_models(last).await;
         Ok(())
     }
