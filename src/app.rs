@@ -126,8 +126,14 @@ pub fn check_run_url(url: &str) -> Result<url::Url, AppError> {
     if !matches!(parsed.scheme(), "http" | "https") {
         return Err(bad("only http:// and https:// addresses can be visited"));
     }
-    if parsed.host_str().is_none_or(str::is_empty) {
-        return Err(bad("it has no host name"));
+    match parsed.host_str() {
+        None | Some("") => return Err(bad("it has no host name")),
+        Some(host) if crate::blocklist::is_blocked(host) => {
+            return Err(AppError::BadInput(format!(
+                "{host} is on the blocklist and cannot be visited"
+            )))
+        }
+        Some(_) => {}
     }
     Ok(parsed)
 }

@@ -122,6 +122,10 @@ impl Application {
                 .app_data(queue.clone())
                 .route("/graphql", web::post().to(routes::graphql::execute))
                 .route("/graphql", web::get().to(routes::graphql::get))
+                .route(
+                    "/graphiql/{file}",
+                    web::get().to(routes::graphql::ide_asset),
+                )
                 .route("/healthz", web::get().to(routes::health::healthz))
                 .route("/readyz", web::get().to(routes::health::readyz))
                 .route("/images/{file}", web::get().to(routes::images::image))

@@ -530,3 +530,160 @@ async fn readiness_reports_database_projections_and_queue_each_with_its_state() 
     );
     t.application.stop().await;
 }
+
+#[tokio::test]
+async fn the_ide_images_and_cors_are_served_from_here() {
+    let t = spawn_app().await;
+    let client = reqwest::Client::new();
+    let base = format!("http://{}", t.address());
+
+    let page = client
+        .get(format!("{base}/graphql"))
+        .header("accept", "text/html")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), 200);
+    let html = page.text().await.unwrap();
+    assert!(
+        html.contains("/graphiql/graphiql.min.js") && !html.contains("https://"),
+        "assets come from this server"
+    );
+    for asset in [
+        "graphiql.min.js",
+        "graphiql.min.css",
+        "react.production.min.js",
+        "react-dom.production.min.js",
+    ] {
+        let r = client
+            .get(format!("{base}/graphiql/{asset}"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200, "{asset}");
+        assert!(r.bytes().await.unwrap().len() > 5_000, "{asset}");
+    }
+    assert_eq!(
+        client
+            .get(format!("{base}/graphiql/other.js"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        404
+    );
+
+    let png = [0x89u8, b'P', b'N', b'G', 0x0d, 0x0a, 0x1a, 0x0a, 1, 2, 3];
+    std::fs::write(
+        t.settings.data_dir.join("images").join("Run123abc.png"),
+        png,
+    )
+    .unwrap();
+    let image = client
+        .get(format!("{base}/images/Run123abc.png"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(image.status(), 200);
+    assert_eq!(image.headers()["content-type"], "image/png");
+    assert_eq!(image.bytes().await.unwrap().as_ref(), png);
+    for bad in [
+        "..%2Fpacket-run.db",
+        "..%2F..%2Fetc%2Fpasswd",
+        ".hidden.png",
+        "missing.png",
+        "Run123abc.txt",
+    ] {
+        assert_eq!(
+            client
+                .get(format!("{base}/images/{bad}"))
+                .send()
+                .await
+                .unwrap()
+                .status(),
+            404,
+            "{bad}"
+        );
+    }
+
+    let preflight = client
+        .request(reqwest::Method::OPTIONS, format!("{base}/graphql"))
+        .header("origin", "http://screen-4.local")
+        .header("access-control-request-method", "POST")
+        .header("access-control-request-headers", "content-type")
+        .send()
+        .await
+        .unwrap();
+    assert!(preflight.status().is_success());
+    assert_eq!(
+        preflight.headers()["access-control-allow-origin"],
+        "http://screen-4.local"
+    );
+    assert_eq!(
+        preflight.headers()["access-control-allow-credentials"],
+        "true"
+    );
+    t.application.stop().await;
+}
+
+#[tokio::test]
+async fn run_updated_pushes_each_change_of_the_run() {
+    let t = spawn_app().await;
+    let run_id = t
+        .app()
+        .create_run("https://example.org/", "r")
+        .await
+        .unwrap();
+    let mut c = WsClient::connect(&t.address(), true).await;
+    c.init().await;
+    c.subscribe(
+        "r",
+        "subscription($id: String!) { runUpdated(id: $id) { id imagePath isTracerouteFinished } }",
+        json!({"id": run_id}),
+    )
+    .await;
+    let (_, first) = c.next_result().await;
+    assert_eq!(first["data"]["runUpdated"]["imagePath"], Value::Null);
+    let command = packet_run_domain::RunCommand::RecordScreenshot {
+        image_path: format!("images/{run_id}.png"),
+        partial: false,
+        at: chrono::Utc::now(),
+    };
+    t.app().run_command(&run_id, command).await.unwrap();
+    let (_, pushed) = c.next_result().await;
+    assert_eq!(
+        pushed["data"]["runUpdated"]["imagePath"],
+        format!("images/{run_id}.png")
+    );
+    c.subscribe(
+        "none",
+        "subscription { runUpdated(id: \"nope\") { id } }",
+        json!({}),
+    )
+    .await;
+    let refused = c.next_json(Duration::from_secs(3)).await.unwrap();
+    assert_eq!(
+        refused["payload"]["errors"][0]["extensions"]["code"], "NOT_FOUND",
+        "{refused}"
+    );
+    t.application.stop().await;
+}
+
+#[tokio::test]
+async fn legacy_clients_get_keep_alives() {
+    let t = spawn_app().await;
+    let mut c = WsClient::connect(&t.address(), false).await;
+    c.init().await;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+    let mut keep_alive = false;
+    while !keep_alive && tokio::time::Instant::now() < deadline {
+        use futures::StreamExt;
+        if let Ok(Some(Ok(tokio_tungstenite::tungstenite::Message::Text(text)))) =
+            tokio::time::timeout_at(deadline, c.socket.next()).await
+        {
+            keep_alive = serde_json::from_str::<Value>(&text).unwrap()["type"] == "ka";
+        }
+    }
+    assert!(keep_alive, "a ka message within 5 s");
+    t.application.stop().await;
+}

@@ -196,6 +196,11 @@ async fn every_rejection_is_clear_and_changes_nothing() {
     );
     let e = refused(&t, app.create_run("ftp://example.org/", "x")).await;
     assert_eq!(e.code(), "BAD_INPUT");
+    let e = refused(&t, app.create_run("https://www.0000114.com/page", "x")).await;
+    assert_eq!(
+        e,
+        AppError::BadInput("www.0000114.com is on the blocklist and cannot be visited".into())
+    );
     let e = refused(&t, app.create_run("https://", "x")).await;
     assert_eq!(e.code(), "BAD_INPUT");
     let e = refused(&t, app.create_run("https://example.org/", "")).await;

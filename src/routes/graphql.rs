@@ -56,5 +56,32 @@ pub async fn get(
         .body(IDE_PAGE))
 }
 
-/// A small query page with no assets from elsewhere: installations usually have no internet.
+/// GraphiQL, with every asset served by us: installations usually have no internet.
 const IDE_PAGE: &str = include_str!("../../assets/ide.html");
+
+/// `GET /graphiql/<file>`: the IDE's assets, built into the binary.
+pub async fn ide_asset(name: web::Path<String>) -> HttpResponse {
+    let (body, content_type): (&'static [u8], &str) = match name.as_str() {
+        "graphiql.min.js" => (
+            include_bytes!("../../assets/graphiql/graphiql.min.js"),
+            "text/javascript",
+        ),
+        "graphiql.min.css" => (
+            include_bytes!("../../assets/graphiql/graphiql.min.css"),
+            "text/css",
+        ),
+        "react.production.min.js" => (
+            include_bytes!("../../assets/graphiql/react.production.min.js"),
+            "text/javascript",
+        ),
+        "react-dom.production.min.js" => (
+            include_bytes!("../../assets/graphiql/react-dom.production.min.js"),
+            "text/javascript",
+        ),
+        _ => return HttpResponse::NotFound().finish(),
+    };
+    HttpResponse::Ok()
+        .content_type(content_type)
+        .insert_header((header::CACHE_CONTROL, "public, max-age=86400"))
+        .body(body)
+}
