@@ -118,6 +118,7 @@ async fn main() {
         data_dir: dir.path().join("data"),
         ping_interval: Duration::from_secs(10),
         redis_url: "redis://127.0.0.1:6379".into(),
+        targets: Default::default(),
     };
     let service = Application::build(&settings, Some(1)).await.unwrap();
     let port = service.port();

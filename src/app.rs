@@ -4,6 +4,7 @@
 
 use crate::event_store::{CommandError, Committed, EventStore};
 use crate::read_models;
+use crate::targets::TargetPolicy;
 use chrono::{DateTime, Utc};
 use packet_run_domain::{
     Address, AddressCommand, AddressError, AltHops, Installation, Run, RunCommand, RunError,
@@ -99,6 +100,7 @@ pub struct App {
     pub store: EventStore,
     pub installation: Arc<Installation>,
     pub run_services: RunServices,
+    pub targets: TargetPolicy,
     rng: Mutex<StdRng>,
 }
 
@@ -116,8 +118,9 @@ fn check_tag(nfc_id: &str) -> Result<&str, AppError> {
     Ok(tag)
 }
 
-/// The form of a URL a visitor may ask for: http(s) with a host.
-pub fn check_run_url(url: &str) -> Result<url::Url, AppError> {
+/// The form of a URL a visitor may ask for: http(s) with a host, not on the blocklist, not
+/// pointing into our own network (literal addresses and local names; no DNS is asked here).
+pub fn check_run_url(url: &str, targets: &TargetPolicy) -> Result<url::Url, AppError> {
     let bad = |why: &str| AppError::BadInput(format!("{url:?} is not a website address: {why}"));
     if url.len() > MAX_URL_LENGTH {
         return Err(bad(&format!("longer than {MAX_URL_LENGTH} characters")));
@@ -134,6 +137,9 @@ pub fn check_run_url(url: &str) -> Result<url::Url, AppError> {
             )))
         }
         Some(_) => {}
+    }
+    if let Some(host) = parsed.host() {
+        targets.check_host(&host).map_err(AppError::BadInput)?;
     }
     Ok(parsed)
 }
@@ -157,6 +163,7 @@ impl App {
                 alt_hops: Arc::new(alt_hops),
             },
             installation,
+            targets: TargetPolicy::default(),
             rng: Mutex::new(rng),
         }
     }
@@ -177,7 +184,7 @@ impl App {
 
     /// `createRun`: a new packet for `url`, bound for a random server.
     pub async fn create_run(&self, url: &str, nfc_id: &str) -> Result<String, AppError> {
-        let url = check_run_url(url)?;
+        let url = check_run_url(url, &self.targets)?;
         let nfc_id = check_tag(nfc_id)?.to_string();
         let servers: Vec<TerminalId> = self.installation.of_type(TerminalType::Server).collect();
         let (run_id, server) = self.random(|rng| {

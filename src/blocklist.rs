@@ -15,6 +15,11 @@ fn hosts() -> &'static HashSet<&'static str> {
     })
 }
 
+/// Builds the list now (at start-up), so the first visitor does not wait for it.
+pub fn load() -> usize {
+    hosts().len()
+}
+
 /// True when the host, without a leading `www.`, or any domain above it is on the list.
 pub fn is_blocked(host: &str) -> bool {
     let host = host.trim().trim_end_matches('.').to_ascii_lowercase();

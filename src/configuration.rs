@@ -19,6 +19,8 @@ pub struct Settings {
     pub ping_interval: Duration,
     /// The Redis server of the job queue.
     pub redis_url: String,
+    /// Which targets visitors may ask for (`TARGET_ALLOWLIST` exempts lab networks).
+    pub targets: crate::targets::TargetPolicy,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -41,6 +43,7 @@ impl Settings {
         let host = var("HOST").unwrap_or_else(|| "0.0.0.0".into());
         let port = var("PORT").unwrap_or_else(|| "8080".into());
         let ping = var("WS_PING_INTERVAL_SECONDS").unwrap_or_else(|| "10".into());
+        let allowlist = var("TARGET_ALLOWLIST").unwrap_or_default();
         Ok(Settings {
             database_url: var("DATABASE_URL")
                 .unwrap_or_else(|| "sqlite://data/packet-run.db".into()),
@@ -59,6 +62,14 @@ impl Settings {
             })?,
             data_dir: var("DATA_DIR").unwrap_or_else(|| "data".into()).into(),
             redis_url: var("REDIS_URL").unwrap_or_else(|| "redis://127.0.0.1:6379".into()),
+            targets: crate::targets::TargetPolicy::from_allowlist(&allowlist).map_err(|_| {
+                SettingsError::Invalid {
+                    name: "TARGET_ALLOWLIST",
+                    value: allowlist.clone(),
+                    expected:
+                        "comma-separated networks in CIDR notation, e.g. 10.99.0.0/16,fd00:99::/32",
+                }
+            })?,
             ping_interval: ping
                 .parse::<f64>()
                 .ok()

@@ -13,4 +13,5 @@ pub mod read_models;
 pub mod routes;
 pub mod seeding;
 pub mod startup;
+pub mod targets;
 pub mod telemetry;

@@ -106,31 +106,15 @@ where
     READ_QUERIES.fetch_add(1, Ordering::Relaxed);
     Ok(match db {
         Database::Sqlite { pool, .. } => {
-            let mut q = sqlx::query_as::<Sqlite, R>(sql);
-            for arg in args {
-                q = match arg {
-                    Arg::Int(v) => q.bind(*v),
-                    Arg::Text(v) => q.bind(v.clone()),
-                    Arg::OptText(v) => q.bind(v.clone()),
-                    Arg::OptInt(v) => q.bind(*v),
-                    Arg::Bool(v) => q.bind(*v),
-                };
-            }
-            q.fetch_all(pool).await?
+            packet_run_projections::bind_args!(sqlx::query_as::<Sqlite, R>(sql), args)
+                .fetch_all(pool)
+                .await?
         }
         Database::Postgres { pool, .. } => {
             let sql = to_postgres(sql);
-            let mut q = sqlx::query_as::<Postgres, R>(&sql);
-            for arg in args {
-                q = match arg {
-                    Arg::Int(v) => q.bind(*v),
-                    Arg::Text(v) => q.bind(v.clone()),
-                    Arg::OptText(v) => q.bind(v.clone()),
-                    Arg::OptInt(v) => q.bind(*v),
-                    Arg::Bool(v) => q.bind(*v),
-                };
-            }
-            q.fetch_all(pool).await?
+            packet_run_projections::bind_args!(sqlx::query_as::<Postgres, R>(&sql), args)
+                .fetch_all(pool)
+                .await?
         }
     })
 }

@@ -59,6 +59,8 @@ impl Application {
         let db = Database::connect(&settings.database_url).await?;
         db.migrate().await?;
         let installation = seeding::load_installation(&settings.installation_file)?;
+        let blocked = crate::blocklist::load();
+        tracing::debug!(hosts = blocked, "blocklist loaded");
         let images = settings.data_dir.join("images");
         std::fs::create_dir_all(&images).map_err(|source| StartupError::DataDir {
             path: images.display().to_string(),
@@ -79,7 +81,18 @@ impl Application {
         tasks.push(tokio::spawn(hub.clone().run_forever()));
 
         let store = EventStore::new(db.clone(), Some(handle.clone()));
-        let app = Arc::new(App::new(store, installation, AltHops::bundled(), seed));
+        let mut app = App::new(store, installation, AltHops::bundled(), seed);
+        app.targets = settings.targets.clone();
+        if !app.targets.allowlist().is_empty() {
+            let networks: Vec<String> = app
+                .targets
+                .allowlist()
+                .iter()
+                .map(ToString::to_string)
+                .collect();
+            tracing::warn!(networks = %networks.join(", "), "TARGET_ALLOWLIST lets visitors reach these private networks");
+        }
+        let app = Arc::new(app);
         let report = seeding::seed_and_reset(&app, &settings.installation_file).await?;
         tracing::info!(
             registered = report.registered,

@@ -201,6 +201,18 @@ async fn every_rejection_is_clear_and_changes_nothing() {
         e,
         AppError::BadInput("www.0000114.com is on the blocklist and cannot be visited".into())
     );
+    for inside in [
+        "http://127.0.0.1/",
+        "http://2130706433/",
+        "http://0x7f.1/",
+        "http://[::ffff:10.0.0.1]/",
+        "https://localhost:8443/",
+        "http://192.168.1.1/admin",
+    ] {
+        let e = refused(&t, app.create_run(inside, "x")).await;
+        assert_eq!(e.code(), "BAD_INPUT", "{inside}");
+        assert!(e.to_string().contains("cannot be visited"), "{e}");
+    }
     let e = refused(&t, app.create_run("https://", "x")).await;
     assert_eq!(e.code(), "BAD_INPUT");
     let e = refused(&t, app.create_run("https://example.org/", "")).await;

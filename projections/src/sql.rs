@@ -85,21 +85,31 @@ pub fn to_postgres(text: &str) -> String {
     out
 }
 
+/// Binds `args`, in order, to a sqlx query (or query_as) of either database.
+#[macro_export]
+macro_rules! bind_args {
+    ($query:expr, $args:expr) => {{
+        let mut query = $query;
+        for arg in $args {
+            query = match arg {
+                $crate::sql::Arg::Int(v) => query.bind(*v),
+                $crate::sql::Arg::Text(v) => query.bind(v.clone()),
+                $crate::sql::Arg::OptText(v) => query.bind(v.clone()),
+                $crate::sql::Arg::OptInt(v) => query.bind(*v),
+                $crate::sql::Arg::Bool(v) => query.bind(*v),
+            };
+        }
+        query
+    }};
+}
+
 pub async fn execute_sqlite(
     conn: &mut sqlx::SqliteConnection,
     sql: &Sql,
 ) -> Result<(), DatabaseError> {
-    let mut query = sqlx::query::<Sqlite>(sql.text);
-    for arg in &sql.args {
-        query = match arg {
-            Arg::Int(v) => query.bind(*v),
-            Arg::Text(v) => query.bind(v.clone()),
-            Arg::OptText(v) => query.bind(v.clone()),
-            Arg::OptInt(v) => query.bind(*v),
-            Arg::Bool(v) => query.bind(*v),
-        };
-    }
-    query.execute(conn).await?;
+    bind_args!(sqlx::query::<Sqlite>(sql.text), &sql.args)
+        .execute(conn)
+        .await?;
     Ok(())
 }
 
@@ -108,17 +118,9 @@ pub async fn execute_postgres(
     sql: &Sql,
 ) -> Result<(), DatabaseError> {
     let text = to_postgres(sql.text);
-    let mut query = sqlx::query::<Postgres>(&text);
-    for arg in &sql.args {
-        query = match arg {
-            Arg::Int(v) => query.bind(*v),
-            Arg::Text(v) => query.bind(v.clone()),
-            Arg::OptText(v) => query.bind(v.clone()),
-            Arg::OptInt(v) => query.bind(*v),
-            Arg::Bool(v) => query.bind(*v),
-        };
-    }
-    query.execute(conn).await?;
+    bind_args!(sqlx::query::<Postgres>(&text), &sql.args)
+        .execute(conn)
+        .await?;
     Ok(())
 }
 

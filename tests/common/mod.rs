@@ -82,6 +82,7 @@ pub fn sqlite_settings(dir: &tempfile::TempDir) -> Settings {
         data_dir: dir.path().join("data"),
         ping_interval: std::time::Duration::from_millis(500),
         redis_url: std::env::var("REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into()),
+        targets: Default::default(),
     }
 }
 
