@@ -687,3 +687,69 @@ async fn legacy_clients_get_keep_alives() {
     assert!(keep_alive, "a ka message within 5 s");
     t.application.stop().await;
 }
+
+#[tokio::test]
+async fn runs_page_newest_first_and_run_events_tell_a_runs_history() {
+    let t = spawn_app().await;
+    let mut ids = Vec::new();
+    for k in 0..5 {
+        ids.push(
+            t.app()
+                .create_run(&format!("https://site{k}.example/"), &format!("t{k}"))
+                .await
+                .unwrap(),
+        );
+    }
+    trace(t.app(), &ids[4]).await;
+    let page = "query($after: String) { runs(first: 2, after: $after) { edges { cursor node { id } } pageInfo { hasNextPage } } }";
+    let mut seen = Vec::new();
+    let mut after = Value::Null;
+    loop {
+        let answer = t.graphql(page, json!({"after": after})).await;
+        let runs = &no_errors(&answer)["runs"];
+        for edge in runs["edges"].as_array().unwrap() {
+            seen.push(edge["node"]["id"].as_str().unwrap().to_string());
+            after = edge["cursor"].clone();
+        }
+        if runs["pageInfo"]["hasNextPage"] != true {
+            break;
+        }
+    }
+    let newest_first: Vec<String> = ids.iter().rev().cloned().collect();
+    assert_eq!(seen, newest_first);
+    let bad = t
+        .graphql("{ runs(first: 1000) { edges { cursor } } }", json!({}))
+        .await;
+    assert_eq!(bad["errors"][0]["extensions"]["code"], "BAD_INPUT");
+
+    let history = t
+        .graphql(
+            "query($id: String!) { runEvents(runId: $id) { position type version time payload } }",
+            json!({"id": ids[4]}),
+        )
+        .await;
+    let events = no_errors(&history)["runEvents"].as_array().unwrap().clone();
+    let types: Vec<&str> = events.iter().map(|e| e["type"].as_str().unwrap()).collect();
+    assert_eq!(
+        types[..3],
+        ["RunCreated", "OriginRecorded", "DestinationResolved"]
+    );
+    assert_eq!(*types.last().unwrap(), "TracerouteFinished");
+    assert!(events
+        .iter()
+        .all(|e| e["version"] == "1" && e["time"].is_string()));
+    assert_eq!(
+        events[0]["payload"]["RunCreated"]["url"],
+        "https://site4.example/"
+    );
+    let positions: Vec<f64> = events
+        .iter()
+        .map(|e| e["position"].as_f64().unwrap())
+        .collect();
+    assert!(positions.windows(2).all(|w| w[0] < w[1]));
+    let missing = t
+        .graphql("{ runEvents(runId: \"nope\") { type } }", json!({}))
+        .await;
+    assert_eq!(missing["errors"][0]["extensions"]["code"], "NOT_FOUND");
+    t.application.stop().await;
+}
