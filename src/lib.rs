@@ -8,6 +8,7 @@ pub mod cli;
 pub mod configuration;
 pub mod event_store;
 pub mod graphql;
+pub mod ip_metadata;
 pub mod notifications;
 pub mod read_models;
 pub mod routes;
