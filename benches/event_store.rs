@@ -40,6 +40,8 @@ impl DomainEvent for Noted {
 #[error("never")]
 struct Never;
 
+impl packet_run::event_store::SnapshotPolicy for Burst {}
+
 impl Aggregate for Burst {
     const TYPE: &'static str = "Bench";
     type Command = u32;
