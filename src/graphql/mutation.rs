@@ -8,6 +8,20 @@ use std::time::Duration;
 
 pub struct Mutation;
 
+/// One client for every `validateHost` probe: its TLS set-up and connection pool are built once.
+fn probe_client() -> Result<&'static reqwest::Client, String> {
+    static CLIENT: std::sync::OnceLock<reqwest::Client> = std::sync::OnceLock::new();
+    if let Some(client) = CLIENT.get() {
+        return Ok(client);
+    }
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .timeout(Duration::from_secs(5))
+        .build()
+        .map_err(|e| e.to_string())?;
+    Ok(CLIENT.get_or_init(|| client))
+}
+
 #[Object]
 impl Mutation {
     /// A terminal scanned a packet's NFC tag: the packet moves there.
@@ -64,11 +78,7 @@ impl Mutation {
         if url.host_str().is_none() || url.path() != "/" {
             return Ok(Some(false));
         }
-        let client = reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .timeout(Duration::from_secs(5))
-            .build()
-            .map_err(internal)?;
+        let client = probe_client().map_err(internal)?;
         let good = |s: reqwest::StatusCode| (200..400).contains(&s.as_u16());
         Ok(Some(match client.head(url.clone()).send().await {
             Ok(r) if r.status().as_u16() >= 400 => {
