@@ -119,6 +119,11 @@ async fn main() {
         ping_interval: Duration::from_secs(10),
         redis_url: "redis://127.0.0.1:6379".into(),
         targets: Default::default(),
+        workers: packet_run::configuration::WorkerSettings {
+            in_process: false,
+            queue_prefix: format!("packet-run-test-{}", uuid::Uuid::new_v4().simple()),
+            ..Default::default()
+        },
     };
     let service = Application::build(&settings, Some(1)).await.unwrap();
     let port = service.port();

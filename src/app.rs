@@ -349,6 +349,16 @@ impl App {
         Ok(self.store.execute::<Address>(ip, command, &()).await?)
     }
 
+    /// For the workers: a run as its events left it.
+    pub async fn load_run(&self, run_id: &str) -> Result<Run, AppError> {
+        Ok(self.store.load::<Run>(run_id).await?)
+    }
+
+    /// For the workers: what is known of an address.
+    pub async fn load_address(&self, ip: &str) -> Result<Address, AppError> {
+        Ok(self.store.load::<Address>(ip).await?)
+    }
+
     /// Waits until the read models include `position` (bounded).
     pub async fn settle(&self, position: Option<Position>) {
         self.store.wait_for_read_models(position).await;

@@ -15,8 +15,17 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Run the service (the default).
+    /// Run the service (the default); it also runs the job workers unless WORKERS=off.
     Serve,
+    /// Run job workers only: any number of them, on any machine that reaches Redis and the
+    /// database.
+    Worker,
+    /// Trace the route to an address, printing each hop as a JSON line (the traceroute
+    /// worker runs this; it needs CAP_NET_RAW).
+    Trace {
+        /// The address to trace to.
+        ip: std::net::IpAddr,
+    },
     /// Apply the database migrations and exit.
     Migrate,
     /// Rebuild every read model from the event log.

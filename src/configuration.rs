@@ -21,6 +21,28 @@ pub struct Settings {
     pub redis_url: String,
     /// Which targets visitors may ask for (`TARGET_ALLOWLIST` exempts lab networks).
     pub targets: crate::targets::TargetPolicy,
+    /// The job queue's workers and their jobs' settings.
+    pub workers: WorkerSettings,
+}
+
+#[derive(Debug, Clone)]
+pub struct WorkerSettings {
+    /// Whether `serve` runs workers in its own process (`WORKERS=off` leaves them to
+    /// `packet-run worker` processes).
+    pub in_process: bool,
+    /// Every queue key starts with this (`QUEUE_PREFIX`), so installations can share a Redis.
+    pub queue_prefix: String,
+    pub traceroute_concurrency: usize,
+    pub metadata_concurrency: usize,
+    pub screenshot_concurrency: usize,
+    /// The DNS server for visitors' hosts (`DNS_SERVER`, ip:port); `None`: the system's.
+    pub dns_server: Option<std::net::SocketAddr>,
+    pub metadata: crate::ip_metadata::MetadataSettings,
+    pub chrome_path: PathBuf,
+    /// How long a page may take to go quiet before it is captured anyway.
+    pub screenshot_timeout: Duration,
+    /// The program whose `trace` subcommand runs a traceroute: this one.
+    pub tracer: PathBuf,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -70,6 +92,7 @@ impl Settings {
                         "comma-separated networks in CIDR notation, e.g. 10.99.0.0/16,fd00:99::/32",
                 }
             })?,
+            workers: worker_settings()?,
             ping_interval: ping
                 .parse::<f64>()
                 .ok()
@@ -83,3 +106,126 @@ impl Settings {
         })
     }
 }
+
+fn number<T: std::str::FromStr>(
+    name: &'static str,
+    default: &str,
+    expected: &'static str,
+) -> Result<T, SettingsError> {
+    let value = var(name).unwrap_or_else(|| default.into());
+    value.trim().parse().map_err(|_| SettingsError::Invalid {
+        name,
+        value: value.clone(),
+        expected,
+    })
+}
+
+impl Default for WorkerSettings {
+    fn default() -> Self {
+        WorkerSettings {
+            in_process: true,
+            queue_prefix: "packet-run".into(),
+            traceroute_concurrency: 10,
+            metadata_concurrency: 10,
+            screenshot_concurrency: 2,
+            dns_server: None,
+            metadata: crate::ip_metadata::MetadataSettings {
+                base_url: "https://api.ipregistry.co".into(),
+                api_key: None,
+                default_location: serde_json::from_str(DEFAULT_LOCATION).expect("valid JSON"),
+                default_company: "Packet Run".into(),
+                cache_ttl: Duration::from_secs(24 * 3600),
+                cache_capacity: 10_000,
+            },
+            chrome_path: "/usr/bin/chromium".into(),
+            screenshot_timeout: Duration::from_secs(15),
+            tracer: std::env::current_exe().unwrap_or_else(|_| "packet-run".into()),
+        }
+    }
+}
+
+fn worker_settings() -> Result<WorkerSettings, SettingsError> {
+    let defaults = WorkerSettings::default();
+    let workers = var("WORKERS").unwrap_or_else(|| "on".into());
+    let in_process = match workers.trim().to_ascii_lowercase().as_str() {
+        "on" | "true" | "1" | "yes" => true,
+        "off" | "false" | "0" | "no" => false,
+        _ => {
+            return Err(SettingsError::Invalid {
+                name: "WORKERS",
+                value: workers,
+                expected: "on or off",
+            })
+        }
+    };
+    let location = var("DEFAULT_LOCATION").unwrap_or_else(|| DEFAULT_LOCATION.into());
+    let default_location: serde_json::Value = serde_json::from_str(&location)
+        .ok()
+        .filter(serde_json::Value::is_object)
+        .ok_or(SettingsError::Invalid {
+            name: "DEFAULT_LOCATION",
+            value: location.clone(),
+            expected: "a JSON object in the shape of IpInfo's location",
+        })?;
+    let dns = var("DNS_SERVER");
+    let timeout: f64 = number("SCREENSHOT_TIMEOUT", "15", "seconds, such as 15")?;
+    let concurrency = "a number of jobs at once, 1 or more";
+    let positive = |n: usize, name: &'static str| {
+        if n == 0 {
+            Err(SettingsError::Invalid {
+                name,
+                value: "0".into(),
+                expected: concurrency,
+            })
+        } else {
+            Ok(n)
+        }
+    };
+    Ok(WorkerSettings {
+        in_process,
+        queue_prefix: var("QUEUE_PREFIX").unwrap_or(defaults.queue_prefix),
+        traceroute_concurrency: positive(
+            number("TRACEROUTE_CONCURRENCY", "10", concurrency)?,
+            "TRACEROUTE_CONCURRENCY",
+        )?,
+        metadata_concurrency: positive(
+            number("METADATA_CONCURRENCY", "10", concurrency)?,
+            "METADATA_CONCURRENCY",
+        )?,
+        screenshot_concurrency: positive(
+            number("SCREENSHOT_CONCURRENCY", "2", concurrency)?,
+            "SCREENSHOT_CONCURRENCY",
+        )?,
+        dns_server: match dns {
+            None => None,
+            Some(d) => Some(d.parse().map_err(|_| SettingsError::Invalid {
+                name: "DNS_SERVER",
+                value: d.clone(),
+                expected: "an address and port such as 127.0.0.1:53",
+            })?),
+        },
+        metadata: crate::ip_metadata::MetadataSettings {
+            base_url: var("IPREGISTRY_BASE_URL").unwrap_or(defaults.metadata.base_url),
+            api_key: var("IPREGISTRY_API_KEY"),
+            default_location,
+            default_company: var("DEFAULT_COMPANY").unwrap_or(defaults.metadata.default_company),
+            ..defaults.metadata
+        },
+        chrome_path: var("CHROME_PATH")
+            .map(PathBuf::from)
+            .unwrap_or(defaults.chrome_path),
+        tracer: defaults.tracer,
+        screenshot_timeout: Some(timeout)
+            .filter(|t| *t > 0.0 && *t <= 300.0)
+            .map(Duration::from_secs_f64)
+            .ok_or(SettingsError::Invalid {
+                name: "SCREENSHOT_TIMEOUT",
+                value: timeout.to_string(),
+                expected: "seconds between 0 and 300",
+            })?,
+    })
+}
+
+/// The venue's location when `DEFAULT_LOCATION` is not set (Eindhoven, where the
+/// installation was first shown).
+const DEFAULT_LOCATION: &str = r#"{"city":"Eindhoven","country":{"name":"Netherlands","code":"NL"},"latitude":51.4416,"longitude":5.4697}"#;

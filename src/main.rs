@@ -22,6 +22,9 @@ async fn main() -> ExitCode {
 }
 
 async fn run(command: Command) -> Result<(), String> {
+    if let Command::Trace { ip } = command {
+        std::process::exit(packet_run::traceroute::probe::trace(ip));
+    }
     if let Command::Schema = command {
         print!("{}", packet_run::graphql::sdl());
         return Ok(());
@@ -38,7 +41,8 @@ async fn run(command: Command) -> Result<(), String> {
             Ok(())
         }
         Command::Replay => replay_command(&settings).await,
-        Command::Schema => unreachable!("handled above"),
+        Command::Schema | Command::Trace { .. } => unreachable!("handled above"),
+        Command::Worker => worker(&settings).await,
         Command::Events {
             aggregate_type,
             aggregate_id,
@@ -60,6 +64,17 @@ async fn serve(settings: &Settings) -> Result<(), String> {
     shutdown_signal().await;
     tracing::info!("stopping");
     application.stop().await;
+    Ok(())
+}
+
+async fn worker(settings: &Settings) -> Result<(), String> {
+    let workers = packet_run::startup::WorkerProcess::start(settings)
+        .await
+        .map_err(|e| e.to_string())?;
+    tracing::info!("packet-run worker is running; stop it with Ctrl-C or SIGTERM");
+    shutdown_signal().await;
+    tracing::info!("stopping");
+    workers.stop().await;
     Ok(())
 }
 

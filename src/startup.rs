@@ -6,10 +6,12 @@ use crate::configuration::Settings;
 use crate::event_store::EventStore;
 use crate::graphql::{build_schema, PacketRunSchema};
 use crate::notifications::Hub;
+use crate::queue::board::JobBoard;
 use crate::routes::{
     self, graphql::MAX_BODY_BYTES, images::ImagesDir, websocket::SocketState, SocketSettings,
 };
 use crate::seeding::{self, SeedError};
+use crate::workers;
 use actix_cors::Cors;
 use actix_web::{web, HttpServer};
 use packet_run_domain::AltHops;
@@ -30,6 +32,8 @@ pub enum StartupError {
         address: String,
         source: std::io::Error,
     },
+    #[error("the workers cannot start: {0}")]
+    Workers(String),
     #[error("cannot create the data folder {path}: {source}")]
     DataDir {
         path: String,
@@ -101,7 +105,19 @@ impl Application {
             "installation ready"
         );
 
-        let schema = build_schema(app.clone(), hub.clone());
+        let board = Arc::new(JobBoard::default());
+        let schema = build_schema(app.clone(), hub.clone(), board.clone());
+        tasks.push(
+            workers::start(
+                app.clone(),
+                settings,
+                Some(handle.subscribe()),
+                settings.workers.in_process,
+                Some((board, hub.clone())),
+                shutdown_rx.clone(),
+            )
+            .map_err(StartupError::Workers)?,
+        );
         let address = format!("{}:{}", settings.host, settings.port);
         let listener = TcpListener::bind(&address).map_err(|source| StartupError::Listen {
             address: address.clone(),
@@ -182,6 +198,49 @@ impl Application {
             task.abort();
             let _ = task.await;
         }
+        self.app.database().close().await;
+    }
+}
+
+/// A `packet-run worker` process: the job planner and workers, without the HTTP service.
+pub struct WorkerProcess {
+    pub app: Arc<App>,
+    shutdown: watch::Sender<bool>,
+    task: JoinHandle<()>,
+}
+
+impl WorkerProcess {
+    pub async fn start(settings: &Settings) -> Result<WorkerProcess, StartupError> {
+        let db = Database::connect(&settings.database_url).await?;
+        db.migrate().await?;
+        let installation = seeding::load_installation(&settings.installation_file)?;
+        let images = settings.data_dir.join("images");
+        std::fs::create_dir_all(&images).map_err(|source| StartupError::DataDir {
+            path: images.display().to_string(),
+            source,
+        })?;
+        let mut app = App::new(
+            EventStore::new(db, None),
+            installation,
+            AltHops::bundled(),
+            None,
+        );
+        app.targets = settings.targets.clone();
+        let app = Arc::new(app);
+        let (shutdown, shutdown_rx) = watch::channel(false);
+        let task = workers::start(app.clone(), settings, None, true, None, shutdown_rx)
+            .map_err(StartupError::Workers)?;
+        Ok(WorkerProcess {
+            app,
+            shutdown,
+            task,
+        })
+    }
+
+    pub async fn stop(self) {
+        let _ = self.shutdown.send(true);
+        self.task.abort();
+        let _ = self.task.await;
         self.app.database().close().await;
     }
 }

@@ -43,6 +43,11 @@ async fn start(dir: &std::path::Path, port: u16) -> Service {
         .env("HOST", "127.0.0.1")
         .env("PORT", port.to_string())
         .env("RUST_LOG", "warn")
+        .env("WORKERS", "off")
+        .env(
+            "QUEUE_PREFIX",
+            format!("packet-run-test-{}", uuid::Uuid::new_v4().simple()),
+        )
         .stdout(Stdio::null())
         .stderr(Stdio::inherit())
         .spawn()

@@ -269,3 +269,72 @@ pub(crate) async fn save_checkpoint_postgres(
     .await?;
     Ok(())
 }
+
+/// A checkpoint of a follower other than the read models (such as the job planner), which
+/// keeps its own place in the log.
+pub async fn named_checkpoint(db: &Database, name: &str) -> Result<Position, DatabaseError> {
+    let row: Option<(i64, i64)> = match db {
+        Database::Sqlite { pool, .. } => {
+            sqlx::query_as(
+                "SELECT transaction_id, position FROM projection_checkpoints WHERE name = ?",
+            )
+            .bind(name)
+            .fetch_optional(pool)
+            .await?
+        }
+        Database::Postgres { pool, .. } => {
+            sqlx::query_as(
+                "SELECT transaction_id, position FROM projection_checkpoints WHERE name = $1",
+            )
+            .bind(name)
+            .fetch_optional(pool)
+            .await?
+        }
+    };
+    Ok(row
+        .map(|(transaction_id, position)| Position {
+            transaction_id,
+            position,
+        })
+        .unwrap_or_default())
+}
+
+/// Moves a named checkpoint forward to `at`; never backwards, so two processes following
+/// the log at once cannot undo each other's progress.
+pub async fn advance_checkpoint(
+    db: &Database,
+    name: &str,
+    at: Position,
+) -> Result<(), DatabaseError> {
+    match db {
+        Database::Sqlite { pool, .. } => {
+            sqlx::query(
+                "INSERT INTO projection_checkpoints (name, transaction_id, position) VALUES (?, ?, ?)
+                 ON CONFLICT (name) DO UPDATE SET transaction_id = excluded.transaction_id,
+                   position = excluded.position
+                 WHERE (excluded.transaction_id, excluded.position)
+                     > (projection_checkpoints.transaction_id, projection_checkpoints.position)",
+            )
+            .bind(name)
+            .bind(at.transaction_id)
+            .bind(at.position)
+            .execute(pool)
+            .await?;
+        }
+        Database::Postgres { pool, .. } => {
+            sqlx::query(
+                "INSERT INTO projection_checkpoints (name, transaction_id, position) VALUES ($1, $2, $3)
+                 ON CONFLICT (name) DO UPDATE SET transaction_id = excluded.transaction_id,
+                   position = excluded.position
+                 WHERE (excluded.transaction_id, excluded.position)
+                     > (projection_checkpoints.transaction_id, projection_checkpoints.position)",
+            )
+            .bind(name)
+            .bind(at.transaction_id)
+            .bind(at.position)
+            .execute(pool)
+            .await?;
+        }
+    }
+    Ok(())
+}

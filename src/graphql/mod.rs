@@ -23,7 +23,11 @@ pub const MAX_DEPTH: usize = 16;
 /// Largest selection accepted, counted in fields.
 pub const MAX_COMPLEXITY: usize = 5_000;
 
-pub fn build_schema(app: Arc<App>, hub: Arc<Hub>) -> PacketRunSchema {
+pub fn build_schema(
+    app: Arc<App>,
+    hub: Arc<Hub>,
+    jobs: Arc<crate::queue::board::JobBoard>,
+) -> PacketRunSchema {
     let loader = DataLoader::new(
         loaders::ReadModels {
             db: app.database().clone(),
@@ -33,6 +37,7 @@ pub fn build_schema(app: Arc<App>, hub: Arc<Hub>) -> PacketRunSchema {
     Schema::build(query::Query, mutation::Mutation, subscription::Subscription)
         .data(app)
         .data(hub)
+        .data(jobs)
         .data(loader)
         .limit_depth(MAX_DEPTH)
         .limit_complexity(MAX_COMPLEXITY)

@@ -153,11 +153,14 @@ impl Subscription {
     }
 
     /// The job queue's active, waiting, delayed and failed jobs.
-    async fn jobs(&self, ctx: &Context<'_>) -> impl Stream<Item = Vec<Job>> {
+    async fn jobs(&self, ctx: &Context<'_>) -> impl Stream<Item = Result<Vec<Job>>> {
         let mut changes = ctx.data_unchecked::<Arc<Hub>>().jobs();
+        let board = ctx
+            .data_unchecked::<Arc<crate::queue::board::JobBoard>>()
+            .clone();
         async_stream::stream! {
             loop {
-                yield Vec::new();
+                yield board.list().await.map(|jobs| jobs.into_iter().map(Job::from).collect()).map_err(internal);
                 if !next_change(&mut changes).await {
                     break;
                 }

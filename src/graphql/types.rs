@@ -412,3 +412,28 @@ pub struct Job {
     pub status: JobStatus,
     pub data: Option<String>,
 }
+
+impl From<crate::queue::JobInfo> for Job {
+    fn from(job: crate::queue::JobInfo) -> Job {
+        let ms = |v: Option<i64>| v.map(|v| v as f64);
+        Job {
+            status: match job.status.as_str() {
+                "active" => JobStatus::Active,
+                "waiting" => JobStatus::Waiting,
+                "delayed" => JobStatus::Delayed,
+                "failed" => JobStatus::Failed,
+                "completed" => JobStatus::Completed,
+                _ => JobStatus::Other,
+            },
+            name: Some(job.name),
+            id: Some(job.id),
+            attempts_made: Some(f64::from(job.attempts)),
+            processed_on: ms(job.processed_on),
+            finished_on: ms(job.finished_on),
+            failed_reason: job.failed_reason,
+            stacktrace: Some(job.stacktrace),
+            timestamp: ms(job.timestamp),
+            data: Some(job.data),
+        }
+    }
+}

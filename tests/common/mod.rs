@@ -83,6 +83,11 @@ pub fn sqlite_settings(dir: &tempfile::TempDir) -> Settings {
         ping_interval: std::time::Duration::from_millis(500),
         redis_url: std::env::var("REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into()),
         targets: Default::default(),
+        workers: packet_run::configuration::WorkerSettings {
+            in_process: false,
+            queue_prefix: format!("packet-run-test-{}", uuid::Uuid::new_v4().simple()),
+            ..Default::default()
+        },
     }
 }
 

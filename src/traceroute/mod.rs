@@ -1,0 +1,3 @@
+//! Tracing the route to a run's website.
+
+pub mod probe;
