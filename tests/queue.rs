@@ -47,7 +47,10 @@ async fn status(queue: &Queue, id: &str) -> String {
 #[tokio::test]
 async fn enqueueing_the_same_id_twice_adds_one_job() {
     let q = queue().await;
-    assert_eq!(q.enqueue(&[job("a", JobKind::Traceroute)]).await.unwrap(), 1);
+    assert_eq!(
+        q.enqueue(&[job("a", JobKind::Traceroute)]).await.unwrap(),
+        1
+    );
     assert_eq!(
         q.enqueue(&[job("a", JobKind::Traceroute), job("b", JobKind::Screenshot)])
             .await
@@ -55,9 +58,18 @@ async fn enqueueing_the_same_id_twice_adds_one_job() {
         1
     );
     let listed = q.list(100).await.unwrap();
-    let mut ids: Vec<_> = listed.iter().map(|j| (j.id.as_str(), j.status.as_str(), j.name.as_str())).collect();
+    let mut ids: Vec<_> = listed
+        .iter()
+        .map(|j| (j.id.as_str(), j.status.as_str(), j.name.as_str()))
+        .collect();
     ids.sort();
-    assert_eq!(ids, vec![("a", "waiting", "traceroute"), ("b", "waiting", "screenshot")]);
+    assert_eq!(
+        ids,
+        vec![
+            ("a", "waiting", "traceroute"),
+            ("b", "waiting", "screenshot")
+        ]
+    );
 
     // Completed jobs are remembered: enqueueing again still adds nothing.
     let taken = take(&q, JobKind::Traceroute, "w1").await.unwrap().unwrap();
@@ -65,10 +77,19 @@ async fn enqueueing_the_same_id_twice_adds_one_job() {
     assert_eq!(taken.data, json!({ "runId": "a" }));
     q.complete(&taken).await.unwrap();
     assert_eq!(status(&q, "a").await, "completed");
-    assert_eq!(q.enqueue(&[job("a", JobKind::Traceroute)]).await.unwrap(), 0);
-    assert!(take(&q, JobKind::Traceroute, "w1").await.is_none(), "nothing left to take");
+    assert_eq!(
+        q.enqueue(&[job("a", JobKind::Traceroute)]).await.unwrap(),
+        0
+    );
+    assert!(
+        take(&q, JobKind::Traceroute, "w1").await.is_none(),
+        "nothing left to take"
+    );
     let listed = q.list(100).await.unwrap();
-    assert!(listed.iter().all(|j| j.id != "a"), "completed jobs are not listed");
+    assert!(
+        listed.iter().all(|j| j.id != "a"),
+        "completed jobs are not listed"
+    );
 }
 
 #[tokio::test]
@@ -87,7 +108,10 @@ async fn a_failing_job_is_retried_with_back_off_then_failed_with_its_reason() {
         retried_after.push(started.elapsed());
         assert_eq!(taken.attempt, attempt);
         assert_eq!(status(&q, "f").await, "active");
-        let for_good = q.fail(&taken, &format!("boom {attempt}\nat line 2")).await.unwrap();
+        let for_good = q
+            .fail(&taken, &format!("boom {attempt}\nat line 2"))
+            .await
+            .unwrap();
         assert_eq!(for_good, attempt == 3);
         if attempt < 3 {
             assert_eq!(status(&q, "f").await, "delayed");
@@ -102,7 +126,12 @@ async fn a_failing_job_is_retried_with_back_off_then_failed_with_its_reason() {
     assert_eq!(failed.failed_reason.as_deref(), Some("boom 3\nat line 2"));
     assert_eq!(failed.stacktrace, vec!["boom 3", "at line 2"]);
     assert!(failed.finished_on.is_some());
-    assert!(q.list(100).await.unwrap().iter().any(|j| j.id == "f" && j.status == "failed"));
+    assert!(q
+        .list(100)
+        .await
+        .unwrap()
+        .iter()
+        .any(|j| j.id == "f" && j.status == "failed"));
 }
 
 #[tokio::test]
@@ -134,13 +163,21 @@ async fn a_job_whose_worker_died_is_taken_over_after_the_lease_and_stops_after_i
 async fn a_refreshed_lease_keeps_the_job_with_its_worker() {
     let q = queue().await.with_lease(Duration::from_millis(300));
     q.enqueue(&[job("l", JobKind::Traceroute)]).await.unwrap();
-    let taken = take(&q, JobKind::Traceroute, "busy").await.unwrap().unwrap();
+    let taken = take(&q, JobKind::Traceroute, "busy")
+        .await
+        .unwrap()
+        .unwrap();
     let mut reader = q.reader().await.unwrap();
     for _ in 0..6 {
         tokio::time::sleep(Duration::from_millis(100)).await;
         q.refresh_lease(&taken, "busy").await.unwrap();
         let other = q
-            .next(&mut reader, JobKind::Traceroute, "other", Duration::from_millis(10))
+            .next(
+                &mut reader,
+                JobKind::Traceroute,
+                "other",
+                Duration::from_millis(10),
+            )
             .await
             .unwrap();
         assert!(other.is_none(), "the job stayed with its worker");
@@ -177,13 +214,20 @@ async fn every_state_change_is_announced_on_the_change_feed() {
 #[tokio::test]
 async fn a_large_backlog_of_due_jobs_is_promoted_in_bounded_steps() {
     let q = queue().await;
-    let jobs: Vec<NewJob> = (0..250).map(|k| job(&format!("b{k}"), JobKind::Metadata)).collect();
+    let jobs: Vec<NewJob> = (0..250)
+        .map(|k| job(&format!("b{k}"), JobKind::Metadata))
+        .collect();
     q.enqueue(&jobs).await.unwrap();
     // Fail every one once so all wait in the delayed set.
     let mut reader = q.reader().await.unwrap();
     let mut failed = 0;
     while let Some(next) = q
-        .next(&mut reader, JobKind::Metadata, "w", Duration::from_millis(50))
+        .next(
+            &mut reader,
+            JobKind::Metadata,
+            "w",
+            Duration::from_millis(50),
+        )
         .await
         .unwrap()
     {
@@ -202,5 +246,8 @@ async fn a_large_backlog_of_due_jobs_is_promoted_in_bounded_steps() {
     }
     assert_eq!(promoted, vec![100, 100, 50]);
     let waiting = q.list(1000).await.unwrap();
-    assert_eq!(waiting.iter().filter(|j| j.status == "waiting").count(), 250);
+    assert_eq!(
+        waiting.iter().filter(|j| j.status == "waiting").count(),
+        250
+    );
 }

@@ -2,6 +2,8 @@
 //! fresh PostgreSQL database), migrated and seeded like a first start.
 #![allow(dead_code)]
 
+pub mod dns;
+pub mod lab;
 pub mod ws;
 
 use packet_run::app::App;
@@ -329,4 +331,79 @@ pub async fn realistic_use(app: &App) -> Vec<String> {
     }
     app.set_terminal_to_idle(12).await.unwrap();
     runs
+}
+
+/// The service with its workers in this process. Visitors' names are resolved only by a
+/// DNS server on loopback that knows nothing unless `configure` points elsewhere, and
+/// IPRegistry is only ever a local address, so no test traffic leaves the machine.
+pub async fn spawn_app_with_workers(configure: impl FnOnce(&mut Settings)) -> TestApp {
+    let dir = Arc::new(tempfile::tempdir().unwrap());
+    let mut settings = sqlite_settings(&dir);
+    let dns = dns::LoopbackDns::start(&[]).await;
+    settings.workers.in_process = true;
+    settings.workers.dns_server = Some(dns.address);
+    settings.workers.tracer = PathBuf::from(env!("CARGO_BIN_EXE_packet-run"));
+    settings.workers.screenshot_timeout = std::time::Duration::from_secs(5);
+    settings.workers.metadata.base_url = "http://127.0.0.1:9".into();
+    configure(&mut settings);
+    // The server lives as long as the test's runtime.
+    std::mem::forget(dns);
+    let application = Application::build(&settings, Some(7))
+        .await
+        .expect("start the service");
+    TestApp {
+        application,
+        settings,
+        dir,
+    }
+}
+
+/// A run's events, as they are now.
+pub async fn run_events(app: &TestApp, run_id: &str) -> Vec<packet_run_domain::RunEvent> {
+    app.db()
+        .events_of("Run", run_id)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter_map(|e| match e.decode().unwrap() {
+            packet_run_projections::DecodedEvent::Run(r) => Some(r),
+            _ => None,
+        })
+        .collect()
+}
+
+/// Waits (up to `within`) until the run's events satisfy `done`, and returns them.
+pub async fn wait_for_run(
+    app: &TestApp,
+    run_id: &str,
+    within: std::time::Duration,
+    done: impl Fn(&[packet_run_domain::RunEvent]) -> bool,
+) -> Vec<packet_run_domain::RunEvent> {
+    let deadline = std::time::Instant::now() + within;
+    loop {
+        let events = run_events(app, run_id).await;
+        if done(&events) {
+            return events;
+        }
+        if std::time::Instant::now() > deadline {
+            panic!("run {run_id} did not get there within {within:?}; its events: {events:#?}");
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}
+
+/// Whether the run's traceroute ended, either way.
+pub fn trace_ended(events: &[packet_run_domain::RunEvent]) -> bool {
+    use packet_run_domain::RunEvent::*;
+    events
+        .iter()
+        .any(|e| matches!(e, TracerouteFinished { .. } | TracerouteFailed { .. }))
+}
+
+/// Whether the run's screenshot job ended, either way.
+pub fn screenshot_ended(events: &[packet_run_domain::RunEvent]) -> bool {
+    use packet_run_domain::RunEvent::*;
+    events
+        .iter()
+        .any(|e| matches!(e, ScreenshotTaken { .. } | ScreenshotFailed { .. }))
 }
