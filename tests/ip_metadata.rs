@@ -246,3 +246,170 @@ async fn recorded_metadata_reaches_the_screens_in_ipinfo_shape() {
     );
     t.application.stop().await;
 }
+
+// ---- The metadata worker: jobs from the queue, results as address events ----
+
+use packet_run::queue::{JobKind, NewJob, Queue};
+
+async fn queue_of(app: &TestApp) -> Queue {
+    Queue::connect(&app.settings.redis_url, &app.settings.workers.queue_prefix)
+        .await
+        .unwrap()
+}
+
+fn metadata_job(id: &str, ip: &str) -> NewJob {
+    NewJob {
+        id: id.into(),
+        kind: JobKind::Metadata,
+        data: json!({ "ip": ip }),
+    }
+}
+
+/// Waits until every job has ended (completed or failed) and returns their states.
+async fn ended(queue: &Queue, ids: &[&str]) -> Vec<String> {
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        let mut states = Vec::new();
+        for id in ids {
+            states.push(
+                queue
+                    .job(id)
+                    .await
+                    .unwrap()
+                    .map(|j| j.status)
+                    .unwrap_or_default(),
+            );
+        }
+        if states.iter().all(|s| s == "completed" || s == "failed") {
+            return states;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "jobs still running: {states:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test]
+async fn the_metadata_worker_records_owners_retries_rate_limits_and_asks_once_per_address() {
+    let hits: Hits = Arc::default();
+    let base = stand_in(hits.clone()).await;
+    let app = spawn_app_with_workers(|s| {
+        s.workers.metadata.base_url = base.clone();
+        s.workers.metadata.api_key = Some("test-key".into());
+    })
+    .await;
+    let queue = queue_of(&app).await;
+    queue
+        .enqueue(&[
+            metadata_job("m-google", "8.8.8.8"),
+            metadata_job("m-cloudflare", "1.1.1.1"),
+            metadata_job("m-venue", "10.1.2.3"),
+            metadata_job("m-refused", "4.4.4.4"),
+        ])
+        .await
+        .unwrap();
+    let states = ended(
+        &queue,
+        &["m-google", "m-cloudflare", "m-venue", "m-refused"],
+    )
+    .await;
+    assert_eq!(
+        states,
+        vec!["completed"; 4],
+        "an answer that retrying cannot change is no job failure"
+    );
+
+    let google_info = app.app().load_address("8.8.8.8").await.unwrap();
+    assert_eq!(google_info.info, Some(google()));
+    let cloudflare = app.app().load_address("1.1.1.1").await.unwrap();
+    assert_eq!(cloudflare.info.unwrap()["company"]["name"], "Cloudflare");
+    let venue = app.app().load_address("10.1.2.3").await.unwrap();
+    assert!(venue.internal);
+    assert_eq!(venue.info.unwrap()["company"]["type"], "business");
+    let refused = app.app().load_address("4.4.4.4").await.unwrap();
+    assert_eq!(refused.info, None);
+    assert_eq!(
+        hits.lock().unwrap().get("1.1.1.1"),
+        Some(&2),
+        "429 then 200"
+    );
+    assert_eq!(
+        hits.lock().unwrap().get("10.1.2.3"),
+        None,
+        "venue addresses are not looked up"
+    );
+
+    // The same address queued again (seen on another run) costs no second lookup.
+    queue
+        .enqueue(&[metadata_job("m-google-again", "8.8.8.8")])
+        .await
+        .unwrap();
+    assert_eq!(ended(&queue, &["m-google-again"]).await, vec!["completed"]);
+    assert_eq!(hits.lock().unwrap().get("8.8.8.8"), Some(&1));
+
+    // The planner queues a lookup for every address a trace finds: one recorded by hand here.
+    let run = app
+        .app()
+        .create_run("https://nowhere.packetrun.test/", "tag-meta")
+        .await
+        .unwrap();
+    app.app()
+        .run_command(
+            &run,
+            packet_run_domain::RunCommand::RecordTracerouteHop {
+                hop: 2,
+                address: Some("9.9.9.9".into()),
+                at: chrono::Utc::now(),
+            },
+        )
+        .await
+        .unwrap();
+    // 9.9.9.9 always answers 500: three attempts with back-off, then the failure is recorded.
+    let deadline = std::time::Instant::now() + Duration::from_secs(40);
+    loop {
+        let failed = queue.list(100).await.unwrap().into_iter().find(|j| {
+            j.name == "ip-metadata" && j.data.contains("9.9.9.9") && j.status == "failed"
+        });
+        if let Some(job) = failed {
+            assert_eq!(job.attempts, 3);
+            assert!(job.failed_reason.unwrap().contains("HTTP 500"));
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the 9.9.9.9 job never failed for good"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let events = app.db().events_of("Address", "9.9.9.9").await.unwrap();
+    assert!(events.iter().any(|e| e.event_type == "MetadataFailed"));
+}
+
+#[tokio::test]
+async fn without_a_key_nothing_is_looked_up_and_no_job_fails() {
+    let hits: Hits = Arc::default();
+    let base = stand_in(hits.clone()).await;
+    let app = spawn_app_with_workers(|s| {
+        s.workers.metadata.base_url = base.clone();
+        s.workers.metadata.api_key = None;
+    })
+    .await;
+    let queue = queue_of(&app).await;
+    queue
+        .enqueue(&[
+            metadata_job("n-public", "8.8.8.8"),
+            metadata_job("n-venue", "192.168.5.5"),
+        ])
+        .await
+        .unwrap();
+    assert_eq!(
+        ended(&queue, &["n-public", "n-venue"]).await,
+        vec!["completed"; 2]
+    );
+    assert!(hits.lock().unwrap().is_empty(), "no request without a key");
+    assert_eq!(app.app().load_address("8.8.8.8").await.unwrap().info, None);
+    let venue = app.app().load_address("192.168.5.5").await.unwrap();
+    assert!(venue.internal, "the venue's own addresses need no key");
+}
