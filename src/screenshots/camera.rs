@@ -91,7 +91,12 @@ impl Camera {
     async fn browser(&self) -> Result<Arc<Running>, ShotError> {
         let mut running = self.running.lock().await;
         if let Some(r) = running.as_ref().filter(|r| r.alive.load(Ordering::SeqCst)) {
-            return Ok(r.clone());
+            // One cheap round trip tells a live browser from one that died unnoticed.
+            let answered = tokio::time::timeout(Duration::from_secs(2), r.browser.version()).await;
+            if matches!(answered, Ok(Ok(_))) {
+                return Ok(r.clone());
+            }
+            tracing::warn!("chromium stopped answering; relaunching it");
         }
         *running = None;
         let launched = Arc::new(self.launch().await?);
@@ -137,8 +142,14 @@ impl Camera {
         let flag = alive.clone();
         tokio::spawn(async move {
             while let Some(event) = handler.next().await {
-                if let Err(error) = event {
-                    tracing::debug!(%error, "chromium event error");
+                match event {
+                    // The connection to chromium is gone: it died or was killed.
+                    Err(chromiumoxide::error::CdpError::Ws(error)) => {
+                        tracing::debug!(%error, "chromium's connection failed");
+                        break;
+                    }
+                    Err(error) => tracing::debug!(%error, "chromium event error"),
+                    Ok(()) => {}
                 }
             }
             flag.store(false, Ordering::SeqCst);
