@@ -109,3 +109,18 @@ impl TargetResolver {
             .ok_or_else(|| unresolvable("no address records".into()))
     }
 }
+
+/// HTTP clients that resolve through here (validateHost's probe) get the same check for
+/// every name they contact, redirects included.
+impl reqwest::dns::Resolve for TargetResolver {
+    fn resolve(&self, name: reqwest::dns::Name) -> reqwest::dns::Resolving {
+        let this = self.clone();
+        Box::pin(async move {
+            let ip = this
+                .resolve(&url::Host::Domain(name.as_str()))
+                .await
+                .map_err(|e| Box::new(e) as Box<dyn std::error::Error + Send + Sync>)?;
+            Ok(Box::new(std::iter::once(SocketAddr::new(ip, 0))) as reqwest::dns::Addrs)
+        })
+    }
+}

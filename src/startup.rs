@@ -32,8 +32,8 @@ pub enum StartupError {
         address: String,
         source: std::io::Error,
     },
-    #[error("the workers cannot start: {0}")]
-    Workers(String),
+    #[error("cannot start: {0}")]
+    Part(String),
     #[error("cannot create the data folder {path}: {source}")]
     DataDir {
         path: String,
@@ -106,7 +106,14 @@ impl Application {
         );
 
         let board = Arc::new(JobBoard::default());
-        let schema = build_schema(app.clone(), hub.clone(), board.clone());
+        let resolver = crate::resolver::TargetResolver::new(
+            settings.workers.dns_server,
+            settings.targets.clone(),
+        )
+        .map_err(StartupError::Part)?;
+        let probe =
+            crate::graphql::mutation::HostProbe::new(resolver).map_err(StartupError::Part)?;
+        let schema = build_schema(app.clone(), hub.clone(), board.clone(), probe);
         tasks.push(
             workers::start(
                 app.clone(),
@@ -116,7 +123,7 @@ impl Application {
                 Some((board, hub.clone())),
                 shutdown_rx.clone(),
             )
-            .map_err(StartupError::Workers)?,
+            .map_err(StartupError::Part)?,
         );
         let address = format!("{}:{}", settings.host, settings.port);
         let listener = TcpListener::bind(&address).map_err(|source| StartupError::Listen {
@@ -229,7 +236,7 @@ impl WorkerProcess {
         let app = Arc::new(app);
         let (shutdown, shutdown_rx) = watch::channel(false);
         let task = workers::start(app.clone(), settings, None, true, None, shutdown_rx)
-            .map_err(StartupError::Workers)?;
+            .map_err(StartupError::Part)?;
         Ok(WorkerProcess {
             app,
             shutdown,

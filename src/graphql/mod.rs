@@ -27,6 +27,7 @@ pub fn build_schema(
     app: Arc<App>,
     hub: Arc<Hub>,
     jobs: Arc<crate::queue::board::JobBoard>,
+    probe: mutation::HostProbe,
 ) -> PacketRunSchema {
     let loader = DataLoader::new(
         loaders::ReadModels {
@@ -38,6 +39,7 @@ pub fn build_schema(
         .data(app)
         .data(hub)
         .data(jobs)
+        .data(probe)
         .data(loader)
         .limit_depth(MAX_DEPTH)
         .limit_complexity(MAX_COMPLEXITY)

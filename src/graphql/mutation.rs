@@ -8,18 +8,24 @@ use std::time::Duration;
 
 pub struct Mutation;
 
-/// One client for every `validateHost` probe: its TLS set-up and connection pool are built once.
-fn probe_client() -> Result<&'static reqwest::Client, String> {
-    static CLIENT: std::sync::OnceLock<reqwest::Client> = std::sync::OnceLock::new();
-    if let Some(client) = CLIENT.get() {
-        return Ok(client);
+/// The client of `validateHost`'s probes: one, so its TLS set-up and connection pool are built
+/// once. It resolves names through the target resolver, which refuses any name that leads
+/// into our own network, and follows no redirects.
+pub struct HostProbe {
+    client: reqwest::Client,
+    resolver: crate::resolver::TargetResolver,
+}
+
+impl HostProbe {
+    pub fn new(resolver: crate::resolver::TargetResolver) -> Result<HostProbe, String> {
+        let client = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .timeout(Duration::from_secs(5))
+            .dns_resolver(std::sync::Arc::new(resolver.clone()))
+            .build()
+            .map_err(|e| e.to_string())?;
+        Ok(HostProbe { client, resolver })
     }
-    let client = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .timeout(Duration::from_secs(5))
-        .build()
-        .map_err(|e| e.to_string())?;
-    Ok(CLIENT.get_or_init(|| client))
 }
 
 #[Object]
@@ -67,7 +73,7 @@ impl Mutation {
     }
 
     /// Whether a host can be visited: not on the blocklist, and answering over HTTPS.
-    async fn validate_host(&self, host: String) -> Result<Option<bool>> {
+    async fn validate_host(&self, ctx: &Context<'_>, host: String) -> Result<Option<bool>> {
         let host = host.trim();
         if host.is_empty() || host.len() > 253 || blocklist::is_blocked(host) {
             return Ok(Some(false));
@@ -78,7 +84,19 @@ impl Mutation {
         if url.host_str().is_none() || url.path() != "/" {
             return Ok(Some(false));
         }
-        let client = probe_client().map_err(internal)?;
+        let probe = ctx.data_unchecked::<HostProbe>();
+        // Literal addresses are checked here; names by the client's resolver.
+        if let Some(url::Host::Ipv4(_) | url::Host::Ipv6(_)) = url.host() {
+            if probe
+                .resolver
+                .policy
+                .check_host(&url.host().expect("has a host"))
+                .is_err()
+            {
+                return Ok(Some(false));
+            }
+        }
+        let client = &probe.client;
         let good = |s: reqwest::StatusCode| (200..400).contains(&s.as_u16());
         Ok(Some(match client.head(url.clone()).send().await {
             Ok(r) if r.status().as_u16() >= 400 => {
