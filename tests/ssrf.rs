@@ -119,7 +119,10 @@ async fn https_bystander() -> Option<Arc<AtomicUsize>> {
 #[tokio::test]
 async fn validate_host_refuses_a_name_that_resolves_into_our_network_without_connecting() {
     let Some(hits) = https_bystander().await else {
-        eprintln!("SKIPPED validate_host_refuses_a_name_that_resolves_into_our_network_without_connecting: 127.0.0.2:443 cannot be bound (needs root)");
+        common::lab::skipped(
+            "validate_host_refuses_a_name_that_resolves_into_our_network_without_connecting",
+            "127.0.0.2:443 cannot be bound (needs root)",
+        );
         return;
     };
     let dns =

@@ -1,6 +1,6 @@
 //! The virtual network that `../shared/netlab/netlab.sh` builds, for tests that trace.
 //!
-//! `.ci/run` builds the lab (prefix `NETLAB_PREFIX`, default `prt`) and tears it down; a test
+//! `.ci/run` builds the lab (prefix `NETLAB_PREFIX`; `prt` when unset) and tears it down; a test
 //! run by hand builds it when it can (root) and leaves it up. A test that needs the lab and
 //! cannot have it says so by name and returns: it is reported as skipped, not as a pass of
 //! what it checks.
@@ -13,8 +13,11 @@ pub struct Lab {
     pub prefix: String,
 }
 
+/// `NETLAB` when set (`.ci/run` sets it), else the copy beside the repository.
 fn netlab() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/netlab/netlab.sh")
+    std::env::var_os("NETLAB")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/netlab/netlab.sh"))
 }
 
 fn run(args: &[&str]) -> Option<String> {
@@ -28,6 +31,12 @@ fn run(args: &[&str]) -> Option<String> {
         .then(|| String::from_utf8_lossy(&out.stdout).trim().to_string())
 }
 
+/// Says the test is skipped, past the test harness's output capture so it is always seen.
+pub fn skipped(test: &str, why: &str) {
+    use std::io::Write;
+    let _ = writeln!(std::io::stderr(), "SKIPPED {test}: {why}");
+}
+
 static BUILD: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
 impl Lab {
@@ -39,14 +48,14 @@ impl Lab {
             |p: &str| run(&["status", "--prefix", p]).is_some_and(|s| s.contains("alive: yes"));
         if !up(&prefix) {
             if !netlab().exists() || !nix::unistd::geteuid().is_root() {
-                eprintln!("SKIPPED {test}: the netlab lab '{prefix}' is not up and building it needs root and ../shared/netlab/netlab.sh");
+                skipped(test, &format!("the netlab lab '{prefix}' is not up and building it needs root and netlab.sh (NETLAB)"));
                 return None;
             }
             let built = run(&[
                 "up", "--hops", "8", "--silent", "3,6", "--http", "--prefix", &prefix,
             ]);
             if built.is_none() || !up(&prefix) {
-                eprintln!("SKIPPED {test}: the netlab lab '{prefix}' could not be built");
+                skipped(test, &format!("the netlab lab '{prefix}' could not be built"));
                 return None;
             }
         }
