@@ -41,14 +41,21 @@ impl TargetResolver {
                     NameServerConfigGroup::from_ips_clear(&[server.ip()], server.port(), true);
                 TokioAsyncResolver::tokio(ResolverConfig::from_parts(None, vec![], group), options)
             }
-            None => {
-                let (config, mut system) = hickory_resolver::system_conf::read_system_conf()
-                    .map_err(|e| format!("cannot read the system's DNS settings: {e}"))?;
-                system.ip_strategy = LookupIpStrategy::Ipv4thenIpv6;
-                system.timeout = options.timeout;
-                system.attempts = options.attempts;
-                TokioAsyncResolver::tokio(config, system)
-            }
+            None => match hickory_resolver::system_conf::read_system_conf() {
+                Ok((config, mut system)) => {
+                    system.ip_strategy = LookupIpStrategy::Ipv4thenIpv6;
+                    system.timeout = options.timeout;
+                    system.attempts = options.attempts;
+                    TokioAsyncResolver::tokio(config, system)
+                }
+                // GraphQL must keep serving: names then fail to resolve, each saying so.
+                Err(error) => {
+                    tracing::error!(%error, "cannot read the system's DNS settings (/etc/resolv.conf); set DNS_SERVER, visitors' names cannot be resolved until then");
+                    let none =
+                        ResolverConfig::from_parts(None, vec![], NameServerConfigGroup::new());
+                    TokioAsyncResolver::tokio(none, options)
+                }
+            },
         };
         Ok(TargetResolver {
             dns: Arc::new(dns),

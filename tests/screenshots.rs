@@ -259,3 +259,43 @@ async fn killing_chromium_mid_job_fails_that_attempt_and_the_next_job_gets_a_new
         failed(&events)
     );
 }
+
+#[tokio::test]
+async fn a_browser_left_by_a_killed_worker_is_stopped_at_the_next_launch() {
+    let pages = pages().await;
+    let app = app().await;
+    // What a worker killed outright leaves: a profile folder named after its (dead) process
+    // and a process still using it (a stand-in for its chromium).
+    let mut gone = std::process::Command::new("true").spawn().unwrap();
+    let dead_pid = gone.id();
+    gone.wait().unwrap();
+    let folder = app
+        .settings
+        .data_dir
+        .join("chromium")
+        .join(format!("profile-{dead_pid}-leftover"));
+    std::fs::create_dir_all(&folder).unwrap();
+    std::fs::write(folder.join("marker"), "").unwrap();
+    let mut orphan = std::process::Command::new("tail")
+        .arg("-f")
+        .arg(folder.join("marker"))
+        .spawn()
+        .unwrap();
+
+    let run = app
+        .app()
+        .create_run(&format!("{pages}/page"), "tag-sweep")
+        .await
+        .unwrap();
+    let events = wait_for_run(&app, &run, Duration::from_secs(60), screenshot_ended).await;
+    assert!(taken(&events).is_some(), "{:?}", failed(&events));
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while orphan.try_wait().unwrap().is_none() {
+        assert!(
+            Instant::now() < deadline,
+            "the left-over process still runs"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(!folder.exists(), "its profile folder is removed");
+}

@@ -108,9 +108,12 @@ impl Camera {
         if !self.chrome.exists() {
             return Err(ShotError::NoChromium(self.chrome.clone()));
         }
-        let profile = self
-            .profiles
-            .join(format!("profile-{}", uuid::Uuid::new_v4().simple()));
+        sweep_orphans(&self.profiles);
+        let profile = self.profiles.join(format!(
+            "profile-{}-{}",
+            std::process::id(),
+            uuid::Uuid::new_v4().simple()
+        ));
         std::fs::create_dir_all(&profile).map_err(|e| ShotError::Launch(e.to_string()))?;
         let proxy = format!("http://{}", self.proxy.address);
         let config = BrowserConfig::builder()
@@ -267,6 +270,36 @@ impl Camera {
             _ = crashed.next() => return Err(ShotError::Crashed),
         };
         Ok(Shot { png, partial })
+    }
+}
+
+/// A worker killed outright (SIGKILL, out of memory) leaves its chromium running. Profile
+/// folders are named after the worker's process id: browsers of workers that are gone are
+/// stopped and their folders removed, and other live workers' browsers are left alone.
+fn sweep_orphans(profiles: &Path) {
+    let Ok(entries) = std::fs::read_dir(profiles) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let Some(owner) = name
+            .strip_prefix("profile-")
+            .and_then(|rest| rest.split('-').next())
+            .and_then(|pid| pid.parse::<i32>().ok())
+        else {
+            continue;
+        };
+        let alive = owner == std::process::id() as i32
+            || nix::sys::signal::kill(nix::unistd::Pid::from_raw(owner), None).is_ok();
+        if alive {
+            continue;
+        }
+        let folder = entry.path().display().to_string();
+        let stopped = std::process::Command::new("pkill")
+            .args(["-KILL", "-f", &folder])
+            .status();
+        tracing::warn!(%folder, ?stopped, "stopped the chromium of a worker that is gone");
+        let _ = std::fs::remove_dir_all(entry.path());
     }
 }
 

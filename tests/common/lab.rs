@@ -17,7 +17,9 @@ pub struct Lab {
 fn netlab() -> PathBuf {
     std::env::var_os("NETLAB")
         .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/netlab/netlab.sh"))
+        .unwrap_or_else(|| {
+            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/netlab/netlab.sh")
+        })
 }
 
 fn run(args: &[&str]) -> Option<String> {
@@ -55,7 +57,10 @@ impl Lab {
                 "up", "--hops", "8", "--silent", "3,6", "--http", "--prefix", &prefix,
             ]);
             if built.is_none() || !up(&prefix) {
-                skipped(test, &format!("the netlab lab '{prefix}' could not be built"));
+                skipped(
+                    test,
+                    &format!("the netlab lab '{prefix}' could not be built"),
+                );
                 return None;
             }
         }
