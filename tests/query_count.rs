@@ -49,8 +49,15 @@ async fn the_dashboard_selection_costs_the_same_queries_at_any_size() {
     travel(&t, "d", 1).await;
     let four = queries_for_dashboard(&t).await;
     eprintln!("dashboard selection: {empty} queries empty, {one} with one run, {four} with four");
-    assert_eq!(one, four, "the number of queries grew with the data");
-    assert!(four <= 12, "{four} queries for one dashboard selection");
+    // One query per level of the selection at most (9 levels load rows; DataLoader may merge
+    // two levels' loads into one batch when they coincide, so fewer is fine); a query per
+    // terminal or per hop would be dozens here.
+    const LEVELS: u64 = 9;
+    assert!(one <= LEVELS, "{one} queries with one run");
+    assert!(
+        four <= LEVELS,
+        "{four} queries with four runs: the number grew with the data"
+    );
     assert!(empty <= four);
     t.application.stop().await;
 }
