@@ -20,6 +20,26 @@ use std::time::Duration;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
+/// The run a traceroute or screenshot job is for.
+fn run_id(job: &crate::queue::Delivery) -> Result<String, String> {
+    job.data["runId"]
+        .as_str()
+        .map(str::to_string)
+        .ok_or_else(|| format!("job {} names no run: {}", job.id, job.data))
+}
+
+/// Records a job's result on its run.
+async fn record(
+    app: &App,
+    run_id: &str,
+    command: packet_run_domain::RunCommand,
+) -> Result<(), String> {
+    app.run_command(run_id, command)
+        .await
+        .map(|_| ())
+        .map_err(|e| e.to_string())
+}
+
 /// Connects to the queue, waiting as long as it takes; says once that it waits.
 pub async fn connect_queue(
     settings: &Settings,

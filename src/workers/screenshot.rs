@@ -1,6 +1,7 @@
 //! The screenshot job: the run's website as the visitor will see it on the screens.
 
 use super::runner::JobHandler;
+use super::{record, run_id};
 use crate::app::App;
 use crate::configuration::Settings;
 use crate::queue::Delivery;
@@ -23,13 +24,6 @@ pub struct ScreenshotJob {
     idle_timeout: Duration,
     /// Started with the first screenshot, so a process that takes none starts no browser.
     camera: OnceCell<Camera>,
-}
-
-fn run_id(job: &Delivery) -> Result<String, String> {
-    job.data["runId"]
-        .as_str()
-        .map(str::to_string)
-        .ok_or_else(|| format!("job {} names no run: {}", job.id, job.data))
 }
 
 impl ScreenshotJob {
@@ -71,17 +65,10 @@ impl ScreenshotJob {
             .await
     }
 
-    async fn record(&self, run_id: &str, command: RunCommand) -> Result<(), String> {
-        self.app
-            .run_command(run_id, command)
-            .await
-            .map(|_| ())
-            .map_err(|e| e.to_string())
-    }
-
     async fn failed(&self, run_id: &str, reason: String) -> Result<(), String> {
         tracing::info!(run = run_id, %reason, "screenshot failed");
-        self.record(
+        record(
+            &self.app,
             run_id,
             RunCommand::FailScreenshot {
                 reason,
@@ -151,7 +138,8 @@ impl JobHandler for ScreenshotJob {
         let file = format!("{run_id}.png");
         write_atomically(&self.images.join(&file), &shot.png)
             .map_err(|e| format!("cannot write {}: {e}", self.images.join(&file).display()))?;
-        self.record(
+        record(
+            &self.app,
             &run_id,
             RunCommand::RecordScreenshot {
                 image_path: format!("images/{file}"),

@@ -2,6 +2,7 @@
 //! (`packet-run trace`), and record each hop as it is known.
 
 use super::runner::JobHandler;
+use super::{record, run_id};
 use crate::app::App;
 use crate::queue::Delivery;
 use crate::resolver::{TargetError, TargetResolver};
@@ -32,13 +33,6 @@ pub fn origin_address() -> Option<Ipv4Addr> {
         .ok()?
         .filter_map(|i| i.address?.as_sockaddr_in().map(|a| a.ip()))
         .find(|ip| !ip.is_loopback())
-}
-
-fn run_id(job: &Delivery) -> Result<String, String> {
-    job.data["runId"]
-        .as_str()
-        .map(str::to_string)
-        .ok_or_else(|| format!("job {} names no run: {}", job.id, job.data))
 }
 
 #[async_trait]
@@ -79,7 +73,8 @@ impl JobHandler for TracerouteJob {
                 .failed(&run_id, format!("no route to {target}: {error}"))
                 .await;
         }
-        self.record(
+        record(
+            &self.app,
             &run_id,
             RunCommand::RecordDestination {
                 address: target.to_string(),
@@ -88,7 +83,8 @@ impl JobHandler for TracerouteJob {
         )
         .await?;
         if let Some(origin) = origin_address() {
-            self.record(
+            record(
+                &self.app,
                 &run_id,
                 RunCommand::RecordOrigin {
                     address: origin.to_string(),
@@ -108,18 +104,11 @@ impl JobHandler for TracerouteJob {
 }
 
 impl TracerouteJob {
-    async fn record(&self, run_id: &str, command: RunCommand) -> Result<(), String> {
-        self.app
-            .run_command(run_id, command)
-            .await
-            .map(|_| ())
-            .map_err(|e| e.to_string())
-    }
-
     /// The trace could not be done and retrying will not help: say so on the run.
     async fn failed(&self, run_id: &str, reason: String) -> Result<(), String> {
         tracing::info!(run = run_id, %reason, "traceroute failed");
-        self.record(
+        record(
+            &self.app,
             run_id,
             RunCommand::FailTraceroute {
                 reason,
@@ -152,12 +141,15 @@ impl TracerouteJob {
                             address: address.map(|a| a.to_string()),
                             at: Utc::now(),
                         };
-                        self.record(run_id, command).await?;
+                        record(&self.app, run_id, command).await?;
                     }
                     TraceLine::Reached => {
-                        return self
-                            .record(run_id, RunCommand::FinishTraceroute { at: Utc::now() })
-                            .await;
+                        return record(
+                            &self.app,
+                            run_id,
+                            RunCommand::FinishTraceroute { at: Utc::now() },
+                        )
+                        .await;
                     }
                     TraceLine::Unreachable { by } => {
                         return self
